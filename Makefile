@@ -1,0 +1,41 @@
+# shellwatch developer tasks. `make run` and `make test` each install what they need first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint types check bench docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,postgres]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: normalize and summarize the bundled sample incident into shellwatch.db
+run: $(STAMP)
+	$(BIN)/shellwatch scan --sample
+
+## test: the whole test suite
+test: $(STAMP)
+	$(BIN)/pytest -n 2 -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+check: lint types test
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_readers.py
+
+docs: $(STAMP)
+	$(BIN)/shellwatch schema --markdown > docs/schema.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache shellwatch.db shellwatch-deadletter.jsonl

@@ -1,0 +1,3 @@
+from shellwatch.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Detection: rules matched against normalized events, producing alerts."""

@@ -1,0 +1,245 @@
+"""The database: scan runs, per-file statistics, events, alerts and parse errors, through SQLAlchemy.
+
+SQLite is the embedded default (a file URL); PostgreSQL works when given a ``postgresql://`` URL. Events and
+alerts are kept whole as JSON documents beside a few indexed columns that analysts filter on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from shellwatch.errors import StoreError
+from shellwatch.events import Alert, Event, Value
+from shellwatch.ingest.base import ParseIssue
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ScanRun(Base):
+    __tablename__ = "scan_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    inputs: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    files: Mapped[int] = mapped_column(Integer, default=0)
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    alerts: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FileStat(Base):
+    __tablename__ = "scan_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scan_runs.id"), index=True)
+    path: Mapped[str] = mapped_column(Text)
+    format: Mapped[str | None] = mapped_column(String(64))
+    records: Mapped[int] = mapped_column(Integer)
+    events: Mapped[int] = mapped_column(Integer)
+    errors: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class StoredEvent(Base):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scan_runs.id"), index=True)
+    timestamp: Mapped[str | None] = mapped_column(String(40), index=True)
+    host: Mapped[str | None] = mapped_column(String(255), index=True)
+    user: Mapped[str | None] = mapped_column(String(255))
+    dataset: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str | None] = mapped_column(String(128))
+    process_name: Mapped[str | None] = mapped_column(String(255))
+    doc: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class StoredAlert(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scan_runs.id"), index=True)
+    timestamp: Mapped[str | None] = mapped_column(String(40), index=True)
+    rule_id: Mapped[str] = mapped_column(String(64), index=True)
+    rule_name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str | None] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(32))
+    host: Mapped[str | None] = mapped_column(String(255), index=True)
+    doc: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class StoredParseError(Base):
+    __tablename__ = "parse_errors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scan_runs.id"), index=True)
+    path: Mapped[str] = mapped_column(Text)
+    format: Mapped[str | None] = mapped_column(String(64))
+    line: Mapped[int | None] = mapped_column(Integer)
+    offset: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str | None] = mapped_column(Text)
+
+
+def _text(value: Value) -> str | None:
+    return None if value is None or isinstance(value, list) else str(value)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _serializer(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for ``url``, with the schema created; SQLite in WAL mode."""
+    try:
+        engine = create_engine(url, json_serializer=_serializer, json_deserializer=orjson.loads)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open the database {url}: {exc}") from exc
+    return engine
+
+
+def sqlite_url(path: str) -> str:
+    return f"sqlite:///{path}"
+
+
+class Store:
+    """Writes one scan run and reads back what scans stored."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = open_engine(url)
+
+    def begin_scan(self, inputs: Sequence[str]) -> int:
+        with Session(self.engine) as session, session.begin():
+            run = ScanRun(started=datetime.now(UTC), inputs=list(inputs), status="running")
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def add_events(self, scan_id: int, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        rows = [
+            {
+                "scan_id": scan_id,
+                "timestamp": _text(doc.get("@timestamp")),
+                "host": _text(doc.get("host.name")),
+                "user": _text(doc.get("user.name")),
+                "dataset": _text(doc.get("event.dataset")),
+                "action": _text(doc.get("event.action")),
+                "process_name": _text(doc.get("process.name")),
+                "doc": doc,
+            }
+            for doc in events
+        ]
+        self._insert(StoredEvent, rows)
+
+    def add_alerts(self, scan_id: int, alerts: Sequence[Alert]) -> None:
+        if not alerts:
+            return
+        rows = [
+            {
+                "scan_id": scan_id,
+                "timestamp": _text(doc.get("@timestamp")),
+                "rule_id": str(doc.get("rule.id")),
+                "rule_name": str(doc.get("rule.name")),
+                "level": _text(doc.get("rule.level")),
+                "category": _text(doc.get("shellwatch.category")),
+                "host": _text(doc.get("host.name")),
+                "doc": doc,
+            }
+            for doc in alerts
+        ]
+        self._insert(StoredAlert, rows)
+
+    def add_parse_errors(self, scan_id: int, issues: Iterable[ParseIssue]) -> None:
+        rows = [
+            {
+                "scan_id": scan_id,
+                "path": issue.path,
+                "format": issue.format,
+                "line": issue.line,
+                "offset": issue.offset,
+                "reason": issue.reason,
+                "raw": issue.raw,
+            }
+            for issue in issues
+        ]
+        if rows:
+            self._insert(StoredParseError, rows)
+
+    def add_file_stats(self, scan_id: int, stats: Iterable[dict[str, Any]]) -> None:
+        rows = [{"scan_id": scan_id, **stat} for stat in stats]
+        if rows:
+            self._insert(FileStat, rows)
+
+    def finish_scan(self, scan_id: int, status: str, totals: dict[str, int]) -> None:
+        with Session(self.engine) as session, session.begin():
+            run = session.get(ScanRun, scan_id)
+            if run is None:
+                raise StoreError(f"scan run {scan_id} is not in {self.url}")
+            run.finished = datetime.now(UTC)
+            run.status = status
+            for key, value in totals.items():
+                setattr(run, key, value)
+
+    def _insert(self, table: type[Base], rows: list[dict[str, Any]]) -> None:
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(table), rows)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot write to {self.url}: {exc}") from exc
+
+    def count(self, table: type[Base], scan_id: int | None = None) -> int:
+        statement = select(func.count()).select_from(table)
+        if scan_id is not None:
+            statement = statement.where(table.scan_id == scan_id)  # type: ignore[attr-defined]
+        with Session(self.engine) as session:
+            return int(session.scalar(statement) or 0)
+
+    def scan_runs(self) -> list[ScanRun]:
+        with Session(self.engine) as session:
+            return list(session.scalars(select(ScanRun).order_by(ScanRun.id)))
+
+    def events(self, scan_id: int) -> list[dict[str, Any]]:
+        with Session(self.engine) as session:
+            statement = select(StoredEvent.doc).where(StoredEvent.scan_id == scan_id).order_by(StoredEvent.id)
+            return list(session.scalars(statement))
+
+    def close(self) -> None:
+        self.engine.dispose()

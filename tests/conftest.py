@@ -1,0 +1,53 @@
+"""Shared test helpers: where the real corpus is, and how to read a file into events."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from shellwatch.events import Event
+from shellwatch.ingest.base import ParseIssue, ReaderOptions
+from shellwatch.pipeline import FileReport, IngestConfig, ingest_source
+from shellwatch.sources.files import Source, expand
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+CORPUS = Path(os.environ.get("SHELLWATCH_CORPUS", ROOT.parent / "shared" / "corpus"))
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The real public corpus in ../shared/corpus; tests that use it skip when it is absent."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"real corpus not present at {CORPUS}")
+    return CORPUS
+
+
+def read_events(
+    path: Path,
+    fmt: str | None = None,
+    options: ReaderOptions | None = None,
+    name: str | None = None,
+) -> tuple[list[Event], list[ParseIssue], FileReport]:
+    """Read one file (or archive member) through the real pipeline stage; return events, issues, report."""
+    sources = list(expand([path]))
+    assert len(sources) == 1, f"{path} holds {len(sources)} sources"
+    source = sources[0]
+    if name is not None:
+        source = Source(name, source.opener, source.size, source.mtime)
+    issues: list[ParseIssue] = []
+    report = FileReport(source.name)
+    config = IngestConfig(format=fmt, options=options or ReaderOptions())
+    events = list(ingest_source(source, report, config, issues.append))
+    return events, issues, report
+
+
+ReadEvents = Callable[..., tuple[list[Event], list[ParseIssue], FileReport]]
+
+
+@pytest.fixture()
+def read() -> ReadEvents:
+    return read_events
