@@ -162,19 +162,22 @@ def scan(
     store = Store(_database_url(db))
     scan_id = store.begin_scan([source.name for source in sources])
     dead = DeadLetterSink(dead_letter)
-    status = "failed"
     try:
         summary = _run(sources, config, [StoreSink(store, scan_id, keep_events=not no_store_events), dead])
-        status = "done"
+    except BaseException:
+        store.finish_scan(scan_id, "failed", {})
+        raise
+    else:
+        totals = summary.totals()
+        store.finish_scan(scan_id, "done", totals)
     finally:
-        totals = summary.totals() if status == "done" else {}
-        store.finish_scan(scan_id, status, totals)
         store.close()
     out = Console()
     out.print(_summary_table(summary))
     out.print(
-        f"scan {scan_id}: {totals['events']} events from {totals['records']} records in {totals['files']} files, "
-        f"{totals['alerts']} alerts, {totals['errors']} errors; stored in {_database_url(db)}"
+        f"scan {scan_id}: {totals['events']} events from {totals['records']} records "
+        f"in {totals['files']} files, {totals['alerts']} alerts, {totals['errors']} errors; "
+        f"stored in {_database_url(db)}"
     )
     if dead.count:
         out.print(f"[yellow]{dead.count} unparsed records written to {dead_letter}[/yellow]")

@@ -6,6 +6,7 @@ explicit per-host objects between ingest and detect, so the same code runs in on
 
 from __future__ import annotations
 
+import lzma
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -67,7 +68,7 @@ class IngestConfig:
 
 
 # Errors that a damaged file raises while it is read: a truncated archive, a bad gzip stream, an I/O fault.
-_DAMAGE = (OSError, EOFError, zlib.error, ValueError)
+_DAMAGE = (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError)
 
 
 def ingest_source(
@@ -144,6 +145,7 @@ def run_scan(
             for alert in detector.match(event):
                 summary.alerts += 1
                 sinks.alert(alert)
+        sinks.file_done(report)
         if on_file is not None:
             on_file(report)
     return summary

@@ -24,6 +24,7 @@ class Sink(Protocol):
     def event(self, event: Event) -> None: ...
     def alert(self, alert: Alert) -> None: ...
     def issue(self, issue: ParseIssue) -> None: ...
+    def file_done(self, report: FileReport) -> None: ...
     def close(self) -> None: ...
 
 
@@ -44,6 +45,10 @@ class Sinks:
     def issue(self, issue: ParseIssue) -> None:
         for sink in self.sinks:
             sink.issue(issue)
+
+    def file_done(self, report: FileReport) -> None:
+        for sink in self.sinks:
+            sink.file_done(report)
 
     def close(self) -> None:
         for sink in self.sinks:
@@ -72,6 +77,9 @@ class NdjsonSink:
             self.stream.write(dumps(alert))
 
     def issue(self, issue: ParseIssue) -> None:
+        pass
+
+    def file_done(self, report: FileReport) -> None:
         pass
 
     def close(self) -> None:
@@ -107,6 +115,9 @@ class DeadLetterSink:
         self._stream.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
         self.count += 1
 
+    def file_done(self, report: FileReport) -> None:
+        pass
+
     def close(self) -> None:
         if self._stream is not None:
             self._stream.close()
@@ -124,6 +135,7 @@ class StoreSink:
         self._events: list[Event] = []
         self._alerts: list[Alert] = []
         self._issues: list[ParseIssue] = []
+        self._files: list[dict[str, object]] = []
 
     def event(self, event: Event) -> None:
         if not self.keep_events:
@@ -142,11 +154,15 @@ class StoreSink:
         if len(self._issues) >= self.batch:
             self.flush()
 
+    def file_done(self, report: FileReport) -> None:
+        self._files.append(report.as_row())
+
     def flush(self) -> None:
         self.store.add_events(self.scan_id, self._events)
         self.store.add_alerts(self.scan_id, self._alerts)
         self.store.add_parse_errors(self.scan_id, self._issues)
-        self._events, self._alerts, self._issues = [], [], []
+        self.store.add_file_stats(self.scan_id, self._files)
+        self._events, self._alerts, self._issues, self._files = [], [], [], []
 
     def close(self) -> None:
         self.flush()

@@ -11,22 +11,32 @@ import gzip
 import io
 import lzma
 import sys
+import zlib
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from shellwatch.errors import InputError
 
 SNIFF_BYTES = 64 * 1024
 STDIN = "-"
 
-_DECOMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
-    ".gz": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),  # type: ignore[dict-item]
-    ".bz2": lambda raw: bz2.BZ2File(raw, mode="rb"),  # type: ignore[dict-item]
-    ".xz": lambda raw: lzma.LZMAFile(raw, mode="rb"),  # type: ignore[dict-item]
-}
+
+def _gunzip(raw: BinaryIO) -> BinaryIO:
+    return cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
+
+
+def _bunzip(raw: BinaryIO) -> BinaryIO:
+    return cast(BinaryIO, bz2.BZ2File(raw, mode="rb"))
+
+
+def _unxz(raw: BinaryIO) -> BinaryIO:
+    return cast(BinaryIO, lzma.LZMAFile(raw, mode="rb"))
+
+
+_DECOMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {".gz": _gunzip, ".bz2": _bunzip, ".xz": _unxz}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +54,36 @@ class Source:
         return self.opener()
 
     def head(self, size: int = SNIFF_BYTES) -> bytes:
-        """The first ``size`` decompressed bytes, for sniffing."""
+        """The first ``size`` decompressed bytes, for sniffing; of a damaged file, what comes before the damage."""
+        pieces: list[bytes] = []
+        got = 0
         with self.open() as stream:
-            return stream.read(size)
+            while got < size:
+                try:
+                    piece = stream.read(min(4096, size - got))
+                except (EOFError, OSError, zlib.error, lzma.LZMAError):
+                    if not pieces:
+                        raise
+                    break
+                if not piece:
+                    break
+                pieces.append(piece)
+                got += len(piece)
+        return b"".join(pieces)
+
+
+class _Decompressed(io.BufferedReader):
+    """A decompressing stream that also closes the compressed stream beneath it."""
+
+    def __init__(self, decompressed: BinaryIO, compressed: BinaryIO) -> None:
+        super().__init__(decompressed)  # type: ignore[arg-type]
+        self._compressed = compressed
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._compressed.close()
 
 
 def _wrap(name: str, opener: Callable[[], BinaryIO]) -> Callable[[], BinaryIO]:
@@ -54,7 +91,12 @@ def _wrap(name: str, opener: Callable[[], BinaryIO]) -> Callable[[], BinaryIO]:
     decompress = _DECOMPRESSORS.get(suffix)
     if decompress is None:
         return opener
-    return lambda: decompress(opener())
+
+    def open_decompressed() -> BinaryIO:
+        compressed = opener()
+        return _Decompressed(decompress(compressed), compressed)
+
+    return open_decompressed
 
 
 def _file_opener(path: Path) -> Callable[[], BinaryIO]:
@@ -74,7 +116,7 @@ def _zip_members(path: Path) -> Iterator[Source]:
         def opener(member: str = info.filename) -> BinaryIO:
             # Each open has its own ZipFile, so that sources can be read one after another or in parallel.
             zipped = zipfile.ZipFile(path)
-            return _ZipMemberStream(zipped, zipped.open(member))
+            return _ZipMemberStream(zipped, cast(BinaryIO, zipped.open(member)))
 
         yield Source(name, _wrap(info.filename, opener), info.compress_size, path.stat().st_mtime)
 

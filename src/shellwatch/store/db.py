@@ -203,7 +203,7 @@ class Store:
         if rows:
             self._insert(StoredParseError, rows)
 
-    def add_file_stats(self, scan_id: int, stats: Iterable[dict[str, Any]]) -> None:
+    def add_file_stats(self, scan_id: int, stats: Iterable[dict[str, object]]) -> None:
         rows = [{"scan_id": scan_id, **stat} for stat in stats]
         if rows:
             self._insert(FileStat, rows)

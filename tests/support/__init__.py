@@ -1,0 +1,1 @@
+"""Test helpers that build fixture files (the EVTX writer)."""
