@@ -4,9 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint types check bench docs clean
+.PHONY: install run test pytest lint types check bench docs clean
 
 $(STAMP): pyproject.toml
+	scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,postgres]'
@@ -18,8 +19,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/shellwatch scan --sample
 
-## test: the whole test suite
-test: $(STAMP)
+## test: the whole check: lint, types, and every test (what CI runs)
+test: lint types pytest
+
+pytest: $(STAMP)
 	$(BIN)/pytest -n 2 -q
 
 lint: $(STAMP)
@@ -29,7 +32,7 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-check: lint types test
+check: test
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_readers.py

@@ -1,0 +1,122 @@
+"""Reader throughput on the real corpus: events per second per format, and EVTX against raw `evtx` iteration.
+
+    .venv/bin/python bench/bench_readers.py [--corpus ../shared/corpus] [--repeat 3]
+
+Each measurement runs in this process, after one warm-up pass, and reports the best of --repeat passes
+(the least disturbed by other load on the machine). Output is a Markdown table for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import evtx
+import orjson
+
+from shellwatch.ingest.base import ReaderOptions
+from shellwatch.pipeline import FileReport, IngestConfig, ingest_source
+from shellwatch.sources.files import Source, expand
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# (label, reader, globs under the corpus)
+SETS: list[tuple[str, str, list[str]]] = [
+    ("EVTX (evtx-bench, 593 files)", "evtx", ["evtx-bench/**/*.evtx"]),
+    ("EVTX (corpus/evtx)", "evtx", ["evtx/**/*.evtx"]),
+    ("auditd raw", "auditd", ["auditd/**/*.log", "auditd/laurel/*.txt"]),
+    ("syslog / auth.log", "syslog", ["syslog/loghub/*.log", "syslog/plaso/syslog*"]),
+    ("Sysmon for Linux (Sentinel export)", "", ["sysmon-linux/**/*.json"]),
+    ("Windows JSON (OTRF zips)", "", ["windows-json/**/*.zip"]),
+    ("Zeek conn.log (TSV + JSON)", "zeek", ["zeek/**/*conn.log"]),
+    ("macOS eslogger", "eslogger", ["macos/**/*.jsonl"]),
+    ("shell history", "shell_history", ["shell-history/plaso_*history*"]),
+]
+
+
+def _files(corpus: Path, globs: list[str]) -> list[Path]:
+    return sorted({path for pattern in globs for path in corpus.glob(pattern) if path.is_file()})
+
+
+def _read_all(sources: list[Source], fmt: str | None) -> tuple[int, int, int]:
+    config = IngestConfig(format=fmt or None, options=ReaderOptions())
+    records = events = errors = 0
+    for source in sources:
+        report = FileReport(source.name)
+        for _ in ingest_source(source, report, config):
+            pass
+        records, events, errors = records + report.records, events + report.events, errors + report.errors
+    return records, events, errors
+
+
+def _best(run: Callable[[], object], repeat: int) -> float:
+    run()
+    timings = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        timings.append(time.perf_counter() - start)
+    return min(timings)
+
+
+def _raw_evtx(paths: list[Path]) -> int:
+    count = 0
+    for path in paths:
+        for record in evtx.PyEvtxParser(str(path)).records_json():
+            orjson.loads(record["data"])
+            count += 1
+    return count
+
+
+def _raw_evtx_no_json(paths: list[Path]) -> int:
+    count = 0
+    for path in paths:
+        for _ in evtx.PyEvtxParser(str(path)).records_json():
+            count += 1
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    print()
+    print("| input | reader | files | records | events | errors | best s | events/s |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for label, fmt, globs in SETS:
+        paths = _files(args.corpus, globs)
+        if not paths:
+            continue
+        sources = list(expand(paths))
+        records, events, errors = _read_all(sources, fmt)
+        seconds = _best(lambda sources=sources, fmt=fmt: _read_all(sources, fmt), args.repeat)
+        rate = events / seconds if seconds else 0.0
+        print(
+            f"| {label} | {fmt or 'sniffed'} | {len(paths)} | {records} | {events} | {errors} "
+            f"| {seconds:.3f} | {rate:,.0f} |"
+        )
+    bench = _files(args.corpus, ["evtx-bench/**/*.evtx"])
+    if bench:
+        raw_count = _raw_evtx(bench)
+        raw = _best(lambda: _raw_evtx(bench), args.repeat)
+        bare = _best(lambda: _raw_evtx_no_json(bench), args.repeat)
+        ours = _best(lambda: _read_all(list(expand(bench)), "evtx"), args.repeat)
+        print()
+        print("| EVTX reference on evtx-bench | records | best s | records/s | ratio to ours |")
+        print("|---|---:|---:|---:|---:|")
+        print(f"| raw `evtx` records_json(), no JSON decode | {raw_count} | {bare:.3f} | {raw_count / bare:,.0f} | {ours / bare:.2f} |")
+        print(f"| raw `evtx` records_json() + orjson.loads | {raw_count} | {raw:.3f} | {raw_count / raw:,.0f} | {ours / raw:.2f} |")
+        print(f"| shellwatch `evtx` reader (normalized ECS) | {raw_count} | {ours:.3f} | {raw_count / ours:,.0f} | 1.00 |")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print()
+    print(f"peak RSS of the benchmark process: {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
