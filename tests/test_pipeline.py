@@ -58,7 +58,12 @@ def test_unknown_format_is_counted_and_dead_lettered_not_skipped(tmp_path: Path)
     (tmp_path / "empty.log").write_bytes(b"")
     sink = ListSink()
     dead = DeadLetterSink(tmp_path / "dead.jsonl")
-    summary = run_scan(expand([tmp_path / "mystery.bin", tmp_path / "empty.log"]), IngestConfig(), Detector(), Sinks([sink, dead]))
+    summary = run_scan(
+        expand([tmp_path / "mystery.bin", tmp_path / "empty.log"]),
+        IngestConfig(),
+        Detector(),
+        Sinks([sink, dead]),
+    )
     dead.close()
     mystery, empty = summary.files
     assert (mystery.errors, mystery.note) == (1, UNKNOWN_FORMAT)

@@ -108,28 +108,55 @@ def _run(
             fanout.close()
 
 
-def _summary_table(summary: ScanSummary) -> Table:
-    table = Table(title="shellwatch scan", show_lines=False)
-    for column in ("file", "format", "records", "events", "errors", "note"):
-        table.add_column(column, justify="right" if column in {"records", "events", "errors"} else "left")
-    for report in summary.files:
+PER_FILE_ROWS = 30
+
+
+def _count_columns(table: Table, first: str, *, note: bool) -> None:
+    table.add_column(first, overflow="fold", ratio=3)
+    if first != "format":
+        table.add_column("format")
+    for column in ("records", "events", "errors"):
+        table.add_column(column, justify="right")
+    if note:
+        table.add_column("note", overflow="fold", ratio=2)
+
+
+def _errors(count: int) -> str:
+    return f"[red]{count}[/red]" if count else "0"
+
+
+def _file_table(summary: ScanSummary, all_files: bool) -> Table | None:
+    """Per-file rows: all of them for small scans or --files, else only the files with errors."""
+    rows = summary.files if all_files or len(summary.files) <= PER_FILE_ROWS else summary.errored()
+    if not rows:
+        return None
+    title = "files" if rows is summary.files else f"files with errors ({len(rows)} of {len(summary.files)})"
+    table = Table(title=title)
+    _count_columns(table, "file", note=True)
+    for report in rows:
         table.add_row(
             report.path,
             report.format or "-",
             str(report.records),
             str(report.events),
-            f"[red]{report.errors}[/red]" if report.errors else "0",
+            _errors(report.errors),
             report.note or "",
         )
-    totals = summary.totals()
-    table.add_row(
-        f"[bold]{totals['files']} files[/bold]",
-        "",
-        str(totals["records"]),
-        str(totals["events"]),
-        str(totals["errors"]),
-        "",
-    )
+    return table
+
+
+def _format_table(summary: ScanSummary) -> Table:
+    table = Table(title="by format")
+    _count_columns(table, "format", note=False)
+    table.add_column("files", justify="right")
+    for fmt, totals in summary.by_format().items():
+        table.add_row(
+            fmt,
+            str(totals["records"]),
+            str(totals["events"]),
+            _errors(totals["errors"]),
+            str(totals["files"]),
+        )
     return table
 
 
@@ -155,6 +182,7 @@ def scan(
     mapping: MappingOpt = None,
     sample: SampleOpt = False,
     no_store_events: Annotated[bool, typer.Option("--no-store-events", help="Store alerts only.")] = False,
+    all_files: Annotated[bool, typer.Option("--files", help="List every file in the summary.")] = False,
 ) -> None:
     """Normalize logs, run the detection rules, and store events, alerts and errors in the database."""
     config = _config(fmt, host, user, year, mapping)
@@ -173,7 +201,10 @@ def scan(
     finally:
         store.close()
     out = Console()
-    out.print(_summary_table(summary))
+    file_table = _file_table(summary, all_files)
+    if file_table is not None:
+        out.print(file_table)
+    out.print(_format_table(summary))
     out.print(
         f"scan {scan_id}: {totals['events']} events from {totals['records']} records "
         f"in {totals['files']} files, {totals['alerts']} alerts, {totals['errors']} errors; "
@@ -247,7 +278,7 @@ def main() -> None:
     try:
         app()
     except ShellwatchError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        sys.stderr.write(f"shellwatch: error: {exc}\n")
         sys.exit(2)
     except BrokenPipeError:
         # Output piped into head or less that closed early.

@@ -19,7 +19,7 @@ from shellwatch.ingest.registry import ReaderRegistry, load_readers
 from shellwatch.sinks import Sinks
 from shellwatch.sources.files import Source
 
-UNKNOWN_FORMAT = "no reader recognises this file (name one with --format)"
+UNKNOWN_FORMAT = "unknown format (no reader recognises it; name one with --format)"
 
 
 @dataclass(slots=True)
@@ -48,6 +48,22 @@ class FileReport:
 class ScanSummary:
     files: list[FileReport] = field(default_factory=list)
     alerts: int = 0
+
+    def errored(self) -> list[FileReport]:
+        return [report for report in self.files if report.errors]
+
+    def by_format(self) -> dict[str, dict[str, int]]:
+        """Files, records, events and errors per reader (``-`` for files no reader took)."""
+        totals: dict[str, dict[str, int]] = {}
+        for report in self.files:
+            row = totals.setdefault(
+                report.format or "-", {"files": 0, "records": 0, "events": 0, "errors": 0}
+            )
+            row["files"] += 1
+            row["records"] += report.records
+            row["events"] += report.events
+            row["errors"] += report.errors
+        return dict(sorted(totals.items()))
 
     def totals(self) -> dict[str, int]:
         return {

@@ -181,6 +181,8 @@ _FIELDS: list[Field] = [
     Field("user.target.id", K, "Id of the targeted user."),
     Field("user.target.domain", K, "Domain of the targeted user."),
     Field("user.changes.name", K, "User name after a change."),
+    Field("group.name", K, "Group the event is about (group created, deleted, user added to it)."),
+    Field("group.id", K, "Id (gid) of the group the event is about."),
     # process
     *_process_fields("process", "process"),
     *_process_fields("process.parent", "parent process"),

@@ -33,7 +33,10 @@ def postgres_url() -> Iterator[str]:
     bindir = _pg_bin()
     if bindir is None:
         pytest.skip("PostgreSQL server binaries are not installed")
-    if os.geteuid() == 0 and subprocess.run(["id", "postgres"], capture_output=True).returncode != 0:
+    if (
+        os.geteuid() == 0
+        and subprocess.run(["id", "postgres"], capture_output=True, check=False).returncode != 0
+    ):
         pytest.skip("no postgres system user to run the server as")
     base = Path(tempfile.mkdtemp(prefix="shellwatch-pg-"))
     data, sock = base / "data", base / "sock"
@@ -42,13 +45,17 @@ def postgres_url() -> Iterator[str]:
         shutil.chown(base, "postgres")
         shutil.chown(sock, "postgres")
     subprocess.run(
-        _as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
+        _as_postgres(
+            [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+        ),
         check=True,
         capture_output=True,
     )
     options = f"-k {sock} -c listen_addresses='' -c fsync=off"
     subprocess.run(
-        _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l", str(base / "log"), "start"]),
+        _as_postgres(
+            [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l", str(base / "log"), "start"]
+        ),
         check=True,
         capture_output=True,
     )
@@ -56,6 +63,8 @@ def postgres_url() -> Iterator[str]:
         yield f"postgresql+psycopg2://postgres@/postgres?host={sock}"
     finally:
         subprocess.run(
-            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]), capture_output=True
+            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+            check=False,
         )
         shutil.rmtree(base, ignore_errors=True)

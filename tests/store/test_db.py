@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from shellwatch.ingest.base import ParseIssue
-from shellwatch.store.db import FileStat, StoredAlert, StoredEvent, StoredParseError, Store, sqlite_url
+from shellwatch.store.db import FileStat, Store, StoredAlert, StoredEvent, StoredParseError, sqlite_url
 
 EVENT = {
     "@timestamp": "2023-11-14T22:13:20.000000Z",
@@ -28,7 +28,8 @@ def _roundtrip(store: Store) -> None:
     store.add_alerts(scan_id, [{**EVENT, "rule.id": "r1", "rule.name": "Shell", "rule.level": "high"}])
     store.add_parse_errors(scan_id, [ParseIssue("/x.log", "auditd", "no msg=audit(...)", 7, 120, "garbage")])
     store.add_file_stats(
-        scan_id, [{"path": "/x.log", "format": "auditd", "records": 9, "events": 2, "errors": 1, "note": None}]
+        scan_id,
+        [{"path": "/x.log", "format": "auditd", "records": 9, "events": 2, "errors": 1, "note": None}],
     )
     store.finish_scan(scan_id, "done", {"files": 1, "records": 9, "events": 2, "errors": 1, "alerts": 1})
     assert store.events(scan_id) == [EVENT, {**EVENT, "process.pid": 4243}]

@@ -1,8 +1,8 @@
 """Shell history files: bash (with or without ``#<epoch>`` lines), zsh (plain and EXTENDED_HISTORY), fish.
 
 History carries no host and often no user: the user comes from ``--user`` or from the path
-(``/home/alice/.bash_history`` → ``alice``, ``/root/...`` → ``root``), the host from ``--host``. A history line
-is a command the user typed, so it becomes a ``process`` / ``info`` event with ``process.command_line``;
+(``/home/alice/.bash_history`` → ``alice``, ``/root/...`` → ``root``), the host from ``--host``. A history
+line is a command the user typed, so it becomes a ``process`` / ``info`` event with ``process.command_line``;
 ``@timestamp`` is set only when the file records one.
 """
 
@@ -23,6 +23,9 @@ _ZSH_EXTENDED = re.compile(rb"^: (\d{9,11}):(\d+);(.*)$", re.DOTALL)
 _FISH_CMD = re.compile(rb"^- cmd: ?(.*)$")
 _FISH_WHEN = re.compile(rb"^\s+when: (\d+)$")
 _FISH_PATHS = re.compile(rb"^\s+(paths:|- )")
+_FISH_ESCAPE = re.compile(r"\\([\\n])")
+_ZSH_META = b"\x83"
+_ZSH_METAFIED = re.compile(rb"\x83([\x00-\xff])")
 _NAME_HINTS = ("history", "_history", "histfile")
 
 
@@ -147,11 +150,15 @@ def _bash(lines: Iterator[Line], ctx: ReadContext) -> Iterator[Entry]:
 
 
 def _zsh(lines: Iterator[Line], ctx: ReadContext) -> Iterator[Entry]:
-    """zsh: ``: <epoch>:<duration>;command``, or plain lines; a trailing backslash continues a command."""
+    """zsh: ``: <epoch>:<duration>;command``, or plain lines.
+
+    zsh writes a newline inside a command as backslash-newline and, reading, turns a line's trailing backslash
+    back into that newline; non-ASCII bytes are "metafied" (0x83 then the byte XOR 0x20) and are undone here.
+    """
     pending: tuple[Line, int | None, list[str]] | None = None
     for line in lines:
         if pending is not None:
-            pending[2].append(decode_bytes(line.data))
+            pending[2].append(_zsh_text(line.data.removesuffix(b"\\")))
             if line.data.endswith(b"\\"):
                 continue
             yield pending[0], pending[1], "\n".join(pending[2])
@@ -163,11 +170,17 @@ def _zsh(lines: Iterator[Line], ctx: ReadContext) -> Iterator[Entry]:
         epoch = int(match.group(1)) if match else None
         command = match.group(3) if match else line.data
         if command.endswith(b"\\"):
-            pending = (line, epoch, [decode_bytes(command)])
+            pending = (line, epoch, [_zsh_text(command[:-1])])
             continue
-        yield line, epoch, decode_bytes(command)
+        yield line, epoch, _zsh_text(command)
     if pending is not None:
         yield pending[0], pending[1], "\n".join(pending[2])
+
+
+def _zsh_text(data: bytes) -> str:
+    if _ZSH_META in data:
+        data = _ZSH_METAFIED.sub(lambda match: bytes([match.group(1)[0] ^ 0x20]), data)
+    return decode_bytes(data)
 
 
 def _fish(lines: Iterator[Line], ctx: ReadContext) -> Iterator[Entry]:
@@ -191,4 +204,9 @@ def _fish(lines: Iterator[Line], ctx: ReadContext) -> Iterator[Entry]:
 
 
 def _fish_unescape(text: str) -> str:
-    return text.replace("\\n", "\n").replace("\\\\", "\\")
+    """fish writes a newline as ``\\n`` and a backslash as ``\\\\``; undo both in one pass."""
+    return _FISH_ESCAPE.sub(_fish_char, text)
+
+
+def _fish_char(match: re.Match[str]) -> str:
+    return "\n" if match.group(1) == "n" else "\\"

@@ -11,8 +11,8 @@ import gzip
 import io
 import lzma
 import sys
-import zlib
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +54,7 @@ class Source:
         return self.opener()
 
     def head(self, size: int = SNIFF_BYTES) -> bytes:
-        """The first ``size`` decompressed bytes, for sniffing; of a damaged file, what comes before the damage."""
+        """The first ``size`` decompressed bytes for sniffing (of a damaged file: those before the damage)."""
         pieces: list[bytes] = []
         got = 0
         with self.open() as stream:
