@@ -40,13 +40,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
 from shellwatch.events import Event, basename
+from shellwatch.ingest._argv import split_posix
 
 Handler = Callable[[re.Match[str], Event], None]
 
@@ -143,17 +143,10 @@ def _become_parent(event: Event, parent_name: str) -> None:
     event["process.parent.name"] = parent_name
 
 
-def _shell_words(command: str) -> list[str]:
-    try:
-        return shlex.split(command, posix=True)
-    except ValueError:
-        return command.split()
-
-
 def _command(event: Event, command: str, *, shell: bool = False) -> None:
     """Fields of a started command: sudo logs argv joined by spaces (split on spaces), cron a shell line."""
     event["process.command_line"] = command
-    args = _shell_words(command) if shell else command.split()
+    args = split_posix(command) if shell else command.split()
     event["process.args"] = args
     event["process.args_count"] = len(args)
     if args:

@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Final
 
 from shellwatch.events import Event, Value, basename, entity_id, format_timestamp
+from shellwatch.ingest._argv import split_command_line, split_posix
 
 EVENT_DATA: Final = "winlog.event_data."
 SYSMON_PROVIDERS: Final = frozenset({"Microsoft-Windows-Sysmon", "Linux-Sysmon"})
@@ -621,7 +622,18 @@ def _finish(event: Event, fam: Family, event_id: int) -> None:
         finisher(event)
 
 
+def _set_args(event: Event) -> None:
+    """``process.args`` as the OS would split the command line (Sysmon for Linux logs a shell-like one)."""
+    command_line = event.get("process.command_line")
+    if isinstance(command_line, str) and command_line:
+        linux = event.get("host.os.type") == "linux"
+        args = split_posix(command_line) if linux else split_command_line(command_line)
+        event["process.args"] = args
+        event["process.args_count"] = len(args)
+
+
 def _finish_sysmon_process(event: Event) -> None:
+    _set_args(event)
     utc = event.get(EVENT_DATA + "UtcTime")
     if isinstance(utc, str):
         start = timestamp(utc)
@@ -631,6 +643,7 @@ def _finish_sysmon_process(event: Event) -> None:
 
 
 def _finish_4688(event: Event) -> None:
+    _set_args(event)
     pid = event.get("process.pid")
     if pid is not None:
         host = event.get("host.name", "")

@@ -19,13 +19,13 @@ executed and fills ``process.parent.*`` (executable, name, command line, args, e
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Iterator
 from typing import BinaryIO, Final
 
 import orjson
 
 from shellwatch.events import Event, basename, decode_bytes
+from shellwatch.ingest._argv import split_posix
 from shellwatch.ingest._audit_ecs import apply_keys, build_event
 from shellwatch.ingest._audit_records import EMPTY, Record, is_hex, tokenize
 from shellwatch.ingest.base import ReadContext, Reader, first_lines
@@ -70,13 +70,6 @@ def split_free_text(body: str) -> tuple[str, dict[str, str]]:
         found[name] = value
         body = body[:start] + body[end:]
     return body, found
-
-
-def split_command(command: str) -> list[str]:
-    try:
-        return shlex.split(command, posix=True)
-    except ValueError:
-        return command.split()
 
 
 def parse_auoms(text: str, line: int, offset: int) -> tuple[Record, dict[str, str], dict[str, str]] | None:
@@ -187,7 +180,7 @@ def _apply_command(event: Event, fields: dict[str, str], free: dict[str, str]) -
     command = free.get("cmdline")
     title = free.get("proctitle")
     if command:
-        args = split_command(command)
+        args = split_posix(command)
         event["process.command_line"] = command
         event["process.args"] = args
         argc = fields.get("argc", "")

@@ -9,12 +9,12 @@ line is a command the user typed, so it becomes a ``process`` / ``info`` event w
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from shellwatch.events import Event, basename, decode_bytes, timestamp_from_epoch
+from shellwatch.ingest._argv import split_posix
 from shellwatch.ingest.base import Line, ReadContext, Reader, first_lines, iter_lines
 from shellwatch.ingest.registry import register
 
@@ -38,13 +38,6 @@ def user_from_path(path: str) -> str | None:
         if part == "root" and index + 1 == len(parts) - 1:
             return "root"
     return None
-
-
-def _split(command: str) -> list[str]:
-    try:
-        return shlex.split(command, comments=False, posix=True)
-    except ValueError:
-        return command.split()
 
 
 @register
@@ -90,7 +83,7 @@ class ShellHistoryReader(Reader):
 
     @staticmethod
     def _event(shell: str, line: Line, epoch: int | None, command: str, base: dict[str, str | None]) -> Event:
-        args = _split(command)
+        args = split_posix(command)
         event: Event = {
             "event.kind": "event",
             "event.category": ["process"],
