@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from shellwatch.ingest._argv import split_command_line
+from shellwatch.ingest._argv import _split_arguments, split_command_line
 
 # Cases from the documented CommandLineToArgvW / MSVC rules.
 CASES = [
@@ -39,3 +41,9 @@ def test_split_posix_quotes_and_unbalanced_fallback() -> None:
 
     assert split_posix("bash -c 'id; uname -a'") == ["bash", "-c", "id; uname -a"]
     assert split_posix("echo 'unbalanced") == ["echo", "'unbalanced"]
+
+
+@given(st.text(alphabet=' \t"\\ab', max_size=40))
+def test_fast_paths_agree_with_the_full_rules(rest: str) -> None:
+    """The shortcuts for plain and simply-quoted arguments agree with the full CommandLineToArgvW loop."""
+    assert split_command_line("prog " + rest) == ["prog", *_split_arguments(" " + rest)]

@@ -8,9 +8,12 @@ quotes is a literal quote.
 
 from __future__ import annotations
 
+import re
 import shlex
 
 _BLANKS = " \t"
+_PROGRAM = re.compile(r"[^ \t]*")
+_WORD = re.compile(r'(?:[^ \t"]+|"[^"]*"?)+')
 
 
 def split_command_line(command_line: str) -> list[str]:
@@ -23,10 +26,13 @@ def split_command_line(command_line: str) -> list[str]:
         end = len(text) if end < 0 else end
         program, rest = text[1:end], text[end + 1 :]
     else:
-        cut = next((i for i, char in enumerate(text) if char in _BLANKS), len(text))
-        program, rest = text[:cut], text[cut:]
+        program = _PROGRAM.match(text).group()  # type: ignore[union-attr]
+        rest = text[len(program) :]
     if '"' not in rest:
         return [program, *rest.split()]
+    if '\\"' not in rest and '""' not in rest:
+        # No escaped or doubled quotes: a word is a run of unquoted text and quoted spans, quotes dropped.
+        return [program, *(word.replace('"', "") for word in _WORD.findall(rest))]
     return [program, *_split_arguments(rest)]
 
 

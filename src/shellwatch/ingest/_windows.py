@@ -42,6 +42,8 @@ Table = dict[str, Rule]
 
 def timestamp(text: str) -> str | None:
     """``@timestamp`` text from a Windows time (``SystemTime``, ``UtcTime``, Sentinel times); None if odd."""
+    if len(text) == 27 and text[10] == "T" and text[19] == "." and text[26] == "Z" and text[20:26].isdigit():
+        return text  # already the canonical form (evtx-rs writes SystemTime so)
     match = _TIMESTAMP.match(text)
     if match is not None:
         fraction = (match.group(3) or "")[:6].ljust(6, "0")
@@ -179,6 +181,7 @@ def _ip(key: str) -> Handler:
     return handle
 
 
+@lru_cache(maxsize=4096)
 def _valid_ip(text: str) -> str | None:
     if not _present(text):
         return None
@@ -511,7 +514,7 @@ _OUTCOMES: Final[dict[int, str]] = {4624: "success", 4625: "failure", 4648: "suc
 # --------------------------------------------------------------------------- families
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Family:
     module: str
     dataset: str
@@ -593,13 +596,12 @@ def map_event(event: Event, data: Mapping[str, object]) -> Event:
     """Add the EventData items (raw and mapped to ECS) and the event's kind to ``event``; returns it."""
     fam = family(str(event["event.provider"]), str(event["winlog.channel"]))
     event_id = int(str(event["event.code"]))
-    rules = fam.tables.get(event_id, fam.default).get
-    for name, value in data.items():
+    for name, raw_key, rule in _plan(fam, event_id, tuple(data)):
+        value = data[name]
         if value is None or value == "":
             continue
         text = value if type(value) is str else as_text(value)
-        event[EVENT_DATA + name] = text
-        rule = rules(name)
+        event[raw_key] = text
         if rule is None:
             continue
         if type(rule) is str:
@@ -608,6 +610,16 @@ def map_event(event: Event, data: Mapping[str, object]) -> Event:
             rule(event, text)  # type: ignore[operator]
     _finish(event, fam, event_id)
     return event
+
+
+Plan = tuple[tuple[str, str, Rule | None], ...]
+
+
+@lru_cache(maxsize=4096)
+def _plan(fam: Family, event_id: int, names: tuple[str, ...]) -> Plan:
+    """For one layout of EventData names: each name, its raw key and its rule (events of a kind share one)."""
+    rules = fam.tables.get(event_id, fam.default)
+    return tuple((name, EVENT_DATA + name, rules.get(name)) for name in names)
 
 
 def _finish(event: Event, fam: Family, event_id: int) -> None:

@@ -19,7 +19,14 @@ import evtx
 import orjson
 
 from shellwatch.events import Event
-from shellwatch.ingest._windows import EVENT_DATA, ScriptBlockAssembler, base_event, map_event, unnamed_data
+from shellwatch.ingest._windows import (
+    EVENT_DATA,
+    ScriptBlockAssembler,
+    base_event,
+    is_script_block_part,
+    map_event,
+    unnamed_data,
+)
 from shellwatch.ingest.base import ReadContext, Reader
 from shellwatch.ingest.registry import register
 
@@ -48,7 +55,10 @@ class EvtxReader(Reader):
             return
         assembler = ScriptBlockAssembler()
         for event in _events(parser.records_json(), ctx):
-            yield from assembler.add(event)
+            if is_script_block_part(event):
+                yield from assembler.add(event)
+            else:
+                yield event
         yield from assembler.flush()
 
 
