@@ -270,7 +270,12 @@ _FIELDS: list[Field] = [
     Field("winlog.process.pid", L, "Pid of the process that wrote the event."),
     Field("winlog.process.thread.id", L, "Thread of the process that wrote the event."),
     Field("winlog.user.identifier", K, "SID in the event's System/Security element."),
-    Field("winlog.event_data.*", K, "Every EventData item of a Windows event, under its own name."),
+    Field(
+        "winlog.event_data.*",
+        K,
+        "EventData items of a Windows event under their own names, except those copied unchanged to an "
+        "ECS field (CommandLine is only in process.command_line).",
+    ),
     Field("winlog.user_data.*", K, "Every UserData item of a Windows event, under its own name."),
     Field(
         "powershell.file.script_block_text", T, "PowerShell script block text (4104), reassembled when split."

@@ -21,8 +21,20 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n")
 
 
+# EventData items that the mapping copies unchanged to an ECS field (and so keeps only there).
+_COPIED_TO = {
+    "CommandLine": "process.command_line",
+    "Payload": "powershell.command.value",
+    "Status": "winlog.logon.failure.status",
+    "SubStatus": "winlog.logon.failure.sub_status",
+}
+
+
 def _data(event: Event, name: str) -> str:
-    return str(event.get(f"winlog.event_data.{name}", ""))
+    value = event.get(f"winlog.event_data.{name}")
+    if value is None and name in _COPIED_TO:
+        value = event.get(_COPIED_TO[name])
+    return "" if value is None else str(value)
 
 
 def _params(event: Event) -> str:

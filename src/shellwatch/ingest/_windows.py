@@ -3,8 +3,9 @@
 Readers build the common part with :func:`base_event` (whatever their source looks like: EVTX JSON, event
 XML, Winlogbeat or Sentinel JSON) and then call :func:`map_event` with the EventData items. Mapping is
 table-driven: for each provider family and event id a dict says which EventData name becomes which ECS
-field (a plain key is copied; a callable converts). Every EventData item is also kept as it was under
-``winlog.event_data.<Name>``. Sysmon for Linux goes through the same tables with ``host.os.type`` linux.
+field (a plain key is copied; a callable converts). Items that are converted, and items no table names, are
+also kept as they were under ``winlog.event_data.<Name>``. Sysmon for Linux goes through the same tables with
+``host.os.type`` linux.
 
 PowerShell 4104 script blocks split over several records are joined by :class:`ScriptBlockAssembler`.
 """
@@ -593,7 +594,11 @@ def base_event(
 
 
 def map_event(event: Event, data: Mapping[str, object]) -> Event:
-    """Add the EventData items (raw and mapped to ECS) and the event's kind to ``event``; returns it."""
+    """Add the EventData items and the event's kind to ``event``; returns it.
+
+    An item copied unchanged to an ECS field is kept only there; every other item is also kept as it was
+    under ``winlog.event_data.<Name>`` (converted ones too: ``User``, ``Hashes``, ``LogonType``...).
+    """
     fam = family(str(event["event.provider"]), str(event["winlog.channel"]))
     event_id = int(str(event["event.code"]))
     for name, raw_key, rule in _plan(fam, event_id, tuple(data)):
@@ -601,12 +606,12 @@ def map_event(event: Event, data: Mapping[str, object]) -> Event:
         if value is None or value == "":
             continue
         text = value if type(value) is str else as_text(value)
-        event[raw_key] = text
         if rule is None:
-            continue
-        if type(rule) is str:
+            event[raw_key] = text
+        elif type(rule) is str:
             event[rule] = text
         else:
+            event[raw_key] = text
             rule(event, text)  # type: ignore[operator]
     _finish(event, fam, event_id)
     return event

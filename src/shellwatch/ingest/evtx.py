@@ -111,19 +111,14 @@ def _events(records: Any, ctx: ReadContext) -> Iterator[Event]:
                 return
             continue
         failures = 0
-        ctx.record()
-        event = _event(record, ctx)
-        if event is not None:
-            yield event
-
-
-def _event(record: dict[str, Any], ctx: ReadContext) -> Event | None:
-    record_id = record.get("event_record_id")
-    try:
-        return map_record(orjson.loads(record["data"])["Event"], record_id)
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
-        ctx.error(f"unexpected EVTX record layout: {type(exc).__name__}: {exc}", offset=record_id)
-        return None
+        ctx.records += 1
+        record_id = record.get("event_record_id")
+        try:
+            event = map_record(orjson.loads(record["data"])["Event"], record_id)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            ctx.error(f"unexpected EVTX record layout: {type(exc).__name__}: {exc}", offset=record_id)
+            continue
+        yield event
 
 
 def map_record(doc: dict[str, Any], record_id: int | None) -> Event:
