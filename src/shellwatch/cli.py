@@ -23,7 +23,6 @@ from shellwatch.ingest.registry import load_readers
 from shellwatch.pipeline import FileReport, IngestConfig, ScanSummary, run_scan
 from shellwatch.sinks import DeadLetterSink, NdjsonSink, Sink, Sinks, StoreSink
 from shellwatch.sources.files import Source, expand
-from shellwatch.store.db import Store, sqlite_url
 
 app = typer.Typer(
     help="shellwatch: command-shell monitoring for SOC teams (MITRE ATT&CK T1059).",
@@ -67,7 +66,7 @@ def sample_dir() -> Path:
 
 def _database_url(db: str | None) -> str:
     value = db or DEFAULT_DB
-    return value if "://" in value else sqlite_url(value)
+    return value if "://" in value else f"sqlite:///{value}"
 
 
 def _sources(paths: list[str] | None, sample: bool) -> list[Source]:
@@ -185,6 +184,8 @@ def scan(
     all_files: Annotated[bool, typer.Option("--files", help="List every file in the summary.")] = False,
 ) -> None:
     """Normalize logs, run the detection rules, and store events, alerts and errors in the database."""
+    from shellwatch.store.db import Store  # SQLAlchemy is loaded only by the commands that store
+
     config = _config(fmt, host, user, year, mapping)
     sources = _sources(paths, sample)
     store = Store(_database_url(db))

@@ -3,7 +3,6 @@
 ShellwatchError
 ├── InputError            a path, archive or option the user gave cannot be used
 │   └── UnknownFormatError    no reader recognises a file, or the named reader does not exist
-├── ParseError            one record cannot be parsed (caught per record, counted, dead-lettered)
 ├── ConfigError           a configuration or mapping file is invalid (names the file and key)
 └── StoreError            the database cannot be opened or written
 """
@@ -21,10 +20,6 @@ class InputError(ShellwatchError):
 
 class UnknownFormatError(InputError):
     """No reader recognises the input, or a reader name does not exist."""
-
-
-class ParseError(ShellwatchError):
-    """One record cannot be parsed. Readers raise it per record; the record is counted and dead-lettered."""
 
 
 class ConfigError(ShellwatchError):

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 import orjson
 
 from shellwatch.events import Alert, Event
 from shellwatch.ingest.base import ParseIssue
-from shellwatch.store.db import Store
+
+if TYPE_CHECKING:  # the database layer (SQLAlchemy) is imported only by the commands that store
+    from shellwatch.store.db import Store
 
 
 class FileReport(Protocol):

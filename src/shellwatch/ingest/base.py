@@ -2,8 +2,7 @@
 
 A reader is one class in one module of :mod:`shellwatch.ingest`: a ``name``, a cheap :meth:`Reader.sniff` on
 the first bytes of a file, and :meth:`Reader.read`, a generator of normalized events. Readers emit, they do
-not store: a record that cannot be parsed is reported with :meth:`ReadContext.error` (or by raising
-:class:`~shellwatch.errors.ParseError` from :func:`guarded`) and reading goes on.
+not store: a record that cannot be parsed is reported with :meth:`ReadContext.error` and reading goes on.
 """
 
 from __future__ import annotations
