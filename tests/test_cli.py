@@ -70,6 +70,7 @@ def test_events_writes_ecs_ndjson_to_a_file(tmp_path: Path) -> None:
     for line in lines:
         event = orjson.loads(line)
         assert schema.unknown_fields(event) == []
+        assert schema.invalid_values(event) == []
         assert event["log.file.path"]
     assert "events from" in result.output
 

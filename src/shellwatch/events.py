@@ -13,7 +13,9 @@ JSON and no byte is silently lost.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Final
 
 Scalar = str | int | float | bool | None
@@ -67,3 +69,12 @@ def basename(path: str) -> str:
     """The file name of a Windows or POSIX path (``process.name`` from ``process.executable``)."""
     cut = max(path.rfind("/"), path.rfind("\\"))
     return path[cut + 1 :] if cut >= 0 else path
+
+
+@lru_cache(maxsize=8192)
+def canonical_ip(text: str) -> str | None:
+    """``text`` as a canonical IPv4 or IPv6 address (``2001:db8::1``), or None when it is not an address."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None

@@ -352,6 +352,18 @@ def unknown_fields(event: dict[str, object]) -> list[str]:
     return sorted(name for name in event if not is_known(name))
 
 
+def invalid_values(event: dict[str, object]) -> list[str]:
+    """``field=value`` for each value of ``event`` outside its field's allowed values."""
+    found: list[str] = []
+    for name, value in event.items():
+        field = FIELDS.get(name)
+        if field is None or not field.allowed:
+            continue
+        values = value if isinstance(value, list) else [value]
+        found.extend(f"{name}={item}" for item in values if item not in field.allowed)
+    return found
+
+
 def markdown() -> str:
     """The schema as the Markdown document ``docs/schema.md``."""
     lines = [

@@ -16,7 +16,7 @@ import pytest
 
 from shellwatch.ingest.base import ReaderOptions
 from shellwatch.ingest.registry import load_readers
-from shellwatch.schema import unknown_fields
+from shellwatch.schema import invalid_values, unknown_fields
 from shellwatch.sources.files import expand
 from tests.conftest import FIXTURES, read_events
 
@@ -58,6 +58,7 @@ def test_golden(case: Path) -> None:
     assert events, f"{name} produced no events"
     for event in events:
         assert unknown_fields(event) == [], f"{name}: fields outside the schema"
+        assert invalid_values(event) == [], f"{name}: values outside the ECS allowed values"
     if must_sniff:
         source = next(iter(expand([case])))
         sniffed = load_readers().sniff(source.head(), source.name)

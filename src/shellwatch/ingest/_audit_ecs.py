@@ -13,7 +13,7 @@ import struct
 from collections.abc import Callable
 from typing import Final
 
-from shellwatch.events import Event, basename, decode_bytes, entity_id, timestamp_from_epoch
+from shellwatch.events import Event, basename, canonical_ip, decode_bytes, entity_id, timestamp_from_epoch
 from shellwatch.ingest._audit_records import (
     EMPTY,
     ENCODABLE,
@@ -268,11 +268,7 @@ def add_related(event: Event, key: str, value: str) -> None:
 
 
 def valid_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
+    return canonical_ip(value) is not None
 
 
 def tty_name(value: str | None) -> str | None:

@@ -12,7 +12,6 @@ PowerShell 4104 script blocks split over several records are joined by :class:`S
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -21,7 +20,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Final
 
-from shellwatch.events import Event, Value, basename, entity_id, format_timestamp
+from shellwatch.events import Event, Value, basename, canonical_ip, entity_id, format_timestamp
 from shellwatch.ingest._argv import split_command_line, split_posix
 
 EVENT_DATA: Final = "winlog.event_data."
@@ -182,14 +181,8 @@ def _ip(key: str) -> Handler:
     return handle
 
 
-@lru_cache(maxsize=4096)
 def _valid_ip(text: str) -> str | None:
-    if not _present(text):
-        return None
-    try:
-        return str(ipaddress.ip_address(text.removeprefix("::ffff:")))
-    except ValueError:
-        return None
+    return canonical_ip(text.removeprefix("::ffff:")) if _present(text) else None
 
 
 def _port(key: str) -> Handler:

@@ -8,10 +8,12 @@ not store: a record that cannot be parsed is reported with :meth:`ReadContext.er
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, ClassVar, NamedTuple
+from typing import Any, BinaryIO, ClassVar, NamedTuple
+
+import orjson
 
 from shellwatch.events import Event
 
@@ -128,7 +130,44 @@ def iter_lines(stream: BinaryIO) -> Iterator[Line]:
         offset += size
 
 
+def next_nonblank(lines: Iterator[Line]) -> Line | None:
+    """The next line of ``lines`` that is not blank (consumed with the blank ones before it), or None."""
+    return next((line for line in lines if line.data.strip()), None)
+
+
+def iter_json_objects(lines: Iterable[Line], ctx: ReadContext) -> Iterator[tuple[Line, dict[str, Any]]]:
+    """Each non-blank line of NDJSON ``lines``, counted as a record, with its JSON object.
+
+    A line that is not JSON, or not a JSON object, is reported to ``ctx`` and reading goes on.
+    """
+    for line in lines:
+        if not line.data.strip():
+            continue
+        ctx.record()
+        try:
+            value = orjson.loads(line.data)
+        except orjson.JSONDecodeError as exc:
+            ctx.error(f"not JSON: {exc}", line=line.number, offset=line.offset, raw=line.data)
+            continue
+        if not isinstance(value, dict):
+            ctx.error("not a JSON object", line=line.number, offset=line.offset, raw=line.data)
+            continue
+        yield line, value
+
+
 def first_lines(head: bytes, count: int = 5) -> list[bytes]:
     """The first ``count`` non-empty lines of ``head``, for sniffing (the last may be cut short)."""
     lines = [line.strip() for line in head.splitlines()[: count * 4]]
     return [line for line in lines if line][:count]
+
+
+def first_json_object(head: bytes) -> dict[str, Any] | None:
+    """The first non-empty line of ``head`` as a JSON object, or None when it is not one (or is cut short)."""
+    lines = first_lines(head, 1)
+    if not lines or not lines[0].startswith(b"{"):
+        return None
+    try:
+        value = orjson.loads(lines[0])
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None

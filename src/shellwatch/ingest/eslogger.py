@@ -35,10 +35,16 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, BinaryIO, Final
 
-import orjson
-
 from shellwatch.events import Event, basename, clean_text, entity_id, format_timestamp
-from shellwatch.ingest.base import Line, ReadContext, Reader, first_lines, iter_lines
+from shellwatch.ingest.base import (
+    Line,
+    ReadContext,
+    Reader,
+    first_json_object,
+    first_lines,
+    iter_json_objects,
+    iter_lines,
+)
 from shellwatch.ingest.registry import register
 
 _TOKEN_FIELDS: Final = ("auid", "euid", "egid", "ruid", "rgid", "pid", "asid", "pidversion")
@@ -99,31 +105,25 @@ class EsloggerReader(Reader):
 
     @classmethod
     def sniff(cls, head: bytes, path: str) -> bool:
-        lines = first_lines(head, 1)
-        if not lines or not lines[0].startswith(b"{"):
-            return False
-        try:
-            obj = orjson.loads(lines[0])
-        except orjson.JSONDecodeError:
+        obj = first_json_object(head)
+        if obj is None:
             # A first message longer than the sniffed head: look for eslogger's own keys.
-            return bool(_SNIFF_TYPE.search(lines[0]) and _SNIFF_KEYS.search(lines[0]))
-        return (
-            isinstance(obj, dict)
-            and {"event_type", "process", "event", "time"} <= obj.keys()
-            and ("global_seq_num" in obj or "mach_time" in obj)
+            lines = first_lines(head, 1)
+            return bool(
+                lines
+                and lines[0].startswith(b"{")
+                and _SNIFF_TYPE.search(lines[0])
+                and _SNIFF_KEYS.search(lines[0])
+            )
+        return {"event_type", "process", "event", "time"} <= obj.keys() and (
+            "global_seq_num" in obj or "mach_time" in obj
         )
 
     def read(self, stream: BinaryIO, ctx: ReadContext) -> Iterator[Event]:
-        for line in iter_lines(stream):
-            if not line.data.strip():
-                continue
-            ctx.record()
+        for line, message in iter_json_objects(iter_lines(stream), ctx):
             try:
-                message = orjson.loads(line.data)
-                if not isinstance(message, dict):
-                    raise TypeError("not a JSON object")
                 event = self._event(message, line)
-            except (orjson.JSONDecodeError, ValueError, TypeError, KeyError) as exc:
+            except (ValueError, TypeError, KeyError) as exc:
                 ctx.error(
                     f"bad eslogger message: {exc!r}", line=line.number, offset=line.offset, raw=line.data
                 )

@@ -15,11 +15,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import BinaryIO, Final
 
-import orjson
-
 from shellwatch.events import EPOCH, Event, clean_text, decode_bytes, format_timestamp
 from shellwatch.ingest._auth_messages import normalize
-from shellwatch.ingest.base import ReadContext, Reader, first_lines, iter_lines
+from shellwatch.ingest.base import ReadContext, Reader, first_lines, iter_json_objects, iter_lines
 from shellwatch.ingest.registry import register
 
 _KEPT: Final = (
@@ -84,18 +82,7 @@ class JournaldReader(Reader):
         )
 
     def read(self, stream: BinaryIO, ctx: ReadContext) -> Iterator[Event]:
-        for line in iter_lines(stream):
-            if not line.data.strip():
-                continue
-            ctx.record()
-            try:
-                record = orjson.loads(line.data)
-            except orjson.JSONDecodeError as exc:
-                ctx.error(f"not JSON: {exc}", line=line.number, offset=line.offset, raw=line.data)
-                continue
-            if not isinstance(record, dict):
-                ctx.error("not a JSON object", line=line.number, offset=line.offset, raw=line.data)
-                continue
+        for line, record in iter_json_objects(iter_lines(stream), ctx):
             event = self._event(record)
             event["log.offset"] = line.offset
             event["shellwatch.log.line"] = line.number

@@ -26,7 +26,15 @@ import yaml
 
 from shellwatch.errors import ConfigError
 from shellwatch.events import Event, Value, clean_text, format_timestamp, timestamp_from_epoch
-from shellwatch.ingest.base import Line, ReadContext, Reader, ReaderOptions, iter_lines
+from shellwatch.ingest.base import (
+    Line,
+    ReadContext,
+    Reader,
+    ReaderOptions,
+    iter_json_objects,
+    iter_lines,
+    next_nonblank,
+)
 from shellwatch.ingest.registry import register
 from shellwatch.schema import FIELDS, FieldType, is_known
 
@@ -320,9 +328,7 @@ class MappedJsonReader(Reader):
 
     def read(self, stream: BinaryIO, ctx: ReadContext) -> Iterator[Event]:
         lines = iter_lines(stream)
-        first = next(lines, None)
-        while first is not None and not first.data.strip():
-            first = next(lines, None)
+        first = next_nonblank(lines)
         if first is None:
             return
         if self.mapping.records is None and first.data.lstrip().startswith(b"{"):
@@ -343,21 +349,8 @@ class MappedJsonReader(Reader):
         yield self._event(
             record, ctx, first, {"log.offset": first.offset, "shellwatch.log.line": first.number}
         )
-        for line in lines:
-            if not line.data.strip():
-                continue
-            ctx.record()
-            try:
-                record = orjson.loads(line.data)
-            except orjson.JSONDecodeError as exc:
-                ctx.error(f"not JSON: {exc}", line=line.number, offset=line.offset, raw=line.data)
-                continue
-            if not isinstance(record, dict):
-                ctx.error("not a JSON object", line=line.number, offset=line.offset, raw=line.data)
-                continue
-            yield self._event(
-                record, ctx, line, {"log.offset": line.offset, "shellwatch.log.line": line.number}
-            )
+        for line, row in iter_json_objects(lines, ctx):
+            yield self._event(row, ctx, line, {"log.offset": line.offset, "shellwatch.log.line": line.number})
 
     def _document(self, data: bytes, offset: int, ctx: ReadContext) -> Iterator[Event]:
         try:

@@ -21,15 +21,12 @@ argv with spaces in ``cmdline``, so ``process.args`` is that text split on white
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Final
 
-import orjson
-
-from shellwatch.events import Event, basename, clean_text, entity_id, timestamp_from_epoch
-from shellwatch.ingest.base import Line, ReadContext, Reader, first_lines, iter_lines
+from shellwatch.events import Event, basename, canonical_ip, clean_text, entity_id, timestamp_from_epoch
+from shellwatch.ingest.base import Line, ReadContext, Reader, first_json_object, iter_json_objects, iter_lines
 from shellwatch.ingest.registry import register
 
 Row = dict[str, Any]
@@ -75,11 +72,7 @@ def _number(value: Any) -> int:
 
 
 def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+    return canonical_ip(text) is not None
 
 
 def _table(row: Row) -> str:
@@ -107,31 +100,19 @@ class OsqueryReader(Reader):
 
     @classmethod
     def sniff(cls, head: bytes, path: str) -> bool:
-        lines = first_lines(head, 1)
-        if not lines or not lines[0].startswith(b"{"):
-            return False
-        try:
-            obj = orjson.loads(lines[0])
-        except orjson.JSONDecodeError:
-            return False
+        obj = first_json_object(head)
         return (
-            isinstance(obj, dict)
+            obj is not None
             and "name" in obj
             and ("hostIdentifier" in obj or "calendarTime" in obj)
             and any(shape in obj for shape in _SHAPES)
         )
 
     def read(self, stream: BinaryIO, ctx: ReadContext) -> Iterator[Event]:
-        for line in iter_lines(stream):
-            if not line.data.strip():
-                continue
-            ctx.record()
+        for line, record in iter_json_objects(iter_lines(stream), ctx):
             try:
-                record = orjson.loads(line.data)
-                if not isinstance(record, dict):
-                    raise TypeError("not a JSON object")
                 events = [self._event(record, row, action, line) for row, action in _rows(record)]
-            except (orjson.JSONDecodeError, ValueError, TypeError, KeyError) as exc:
+            except (ValueError, TypeError, KeyError) as exc:
                 reason = f"bad osquery result: {exc!r}"
                 ctx.error(reason, line=line.number, offset=line.offset, raw=line.data)
                 continue

@@ -26,7 +26,7 @@ from shellwatch.ingest._windows import (
     map_event,
     unnamed_data,
 )
-from shellwatch.ingest.base import Line, ReadContext, Reader, first_lines, iter_lines
+from shellwatch.ingest.base import ReadContext, Reader, first_json_object, iter_json_objects, iter_lines
 from shellwatch.ingest.registry import register
 from shellwatch.ingest.winxml import PARSER
 
@@ -72,38 +72,11 @@ def flatten(row: Mapping[str, Any], prefix: str = "") -> Row:
     return flat
 
 
-def _json_rows(stream: BinaryIO, ctx: ReadContext) -> Iterator[tuple[Line, Row]]:
-    for line in iter_lines(stream):
-        if not line.data.strip():
-            continue
-        ctx.record()
-        try:
-            row = orjson.loads(line.data)
-        except orjson.JSONDecodeError as exc:
-            ctx.error(f"invalid JSON: {exc}", line=line.number, offset=line.offset, raw=line.data)
-            continue
-        if not isinstance(row, dict):
-            ctx.error("JSON line is not an object", line=line.number, offset=line.offset, raw=line.data)
-            continue
-        yield line, row
-
-
-def _first_row(head: bytes) -> Row | None:
-    lines = first_lines(head, 1)
-    if not lines or not lines[0].startswith(b"{"):
-        return None
-    try:
-        row = orjson.loads(lines[0])
-    except orjson.JSONDecodeError:
-        return None
-    return row if isinstance(row, dict) else None
-
-
 def _read(
     stream: BinaryIO, ctx: ReadContext, convert: Callable[[Row], Event | None], what: str
 ) -> Iterator[Event]:
     assembler = ScriptBlockAssembler()
-    for line, row in _json_rows(stream, ctx):
+    for line, row in iter_json_objects(iter_lines(stream), ctx):
         try:
             event = convert(row)
         except (KeyError, TypeError, ValueError, etree.XMLSyntaxError) as exc:
@@ -160,7 +133,7 @@ class WinlogbeatReader(Reader):
 
     @classmethod
     def sniff(cls, head: bytes, path: str) -> bool:
-        row = _first_row(head)
+        row = first_json_object(head)
         if row is None:
             return False
         winlog = row.get("winlog")
@@ -301,7 +274,7 @@ class WindowsJsonReader(Reader):
 
     @classmethod
     def sniff(cls, head: bytes, path: str) -> bool:
-        row = _first_row(head)
+        row = first_json_object(head)
         return row is not None and (_is_sentinel(row) or _is_wazuh(row) or _is_mordor(row))
 
     def read(self, stream: BinaryIO, ctx: ReadContext) -> Iterator[Event]:

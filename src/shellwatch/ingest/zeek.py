@@ -31,7 +31,15 @@ from typing import Any, BinaryIO, Final
 import orjson
 
 from shellwatch.events import Event, clean_text, timestamp_from_epoch
-from shellwatch.ingest.base import Line, ReadContext, Reader, first_lines, iter_lines
+from shellwatch.ingest.base import (
+    Line,
+    ReadContext,
+    Reader,
+    first_json_object,
+    iter_json_objects,
+    iter_lines,
+    next_nonblank,
+)
 from shellwatch.ingest.registry import register
 
 _TSV_MAGIC: Final = b"#separator "
@@ -185,17 +193,6 @@ class _Header:
         return record
 
 
-def _first_json(head: bytes) -> dict[str, Any] | None:
-    lines = first_lines(head, 1)
-    if not lines or not lines[0].startswith(b"{"):
-        return None
-    try:
-        value = orjson.loads(lines[0])
-    except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def _looks_zeek_json(obj: dict[str, Any]) -> bool:
     if "ts" not in obj:
         return False
@@ -250,14 +247,12 @@ class ZeekReader(Reader):
     def sniff(cls, head: bytes, path: str) -> bool:
         if head.startswith(_TSV_MAGIC) and b"\n#fields" in head:
             return True
-        obj = _first_json(head)
+        obj = first_json_object(head)
         return obj is not None and _looks_zeek_json(obj)
 
     def read(self, stream: BinaryIO, ctx: ReadContext) -> Iterator[Event]:
         lines = iter_lines(stream)
-        first = next(lines, None)
-        while first is not None and not first.data.strip():
-            first = next(lines, None)
+        first = next_nonblank(lines)
         if first is None:
             return
         rest = _chain(first, lines)
@@ -291,20 +286,14 @@ class ZeekReader(Reader):
     def _read_json(
         self, lines: Iterator[Line], ctx: ReadContext, default_path: str | None
     ) -> Iterator[Event]:
-        for line in lines:
-            if not line.data.strip():
-                continue
-            ctx.record()
+        for line, obj in iter_json_objects(lines, ctx):
             try:
-                obj = orjson.loads(line.data)
-                if not isinstance(obj, dict):
-                    raise TypeError("not a JSON object")
                 for short, full in _RENAMED.items():
                     if short in obj:
                         obj[full] = obj.pop(short)
                 path = obj.get("_path") or obj.get("@stream") or _path_from_keys(obj) or default_path
                 event = self._event(obj, str(path or "unknown"), line)
-            except (orjson.JSONDecodeError, ValueError, TypeError) as exc:
+            except (ValueError, TypeError) as exc:
                 ctx.error(f"bad Zeek JSON record: {exc}", line=line.number, offset=line.offset, raw=line.data)
                 continue
             yield event
