@@ -218,10 +218,10 @@ def test_security_service_rule_fields() -> None:
         "winlog.event_data.LogonType",
         "winlog.event_data.SubStatus",
         "winlog.event_data.TargetUserName",
-        "winlog.logon.failure.sub_status",
         "winlog.provider_name",
         "winlog.user_data.IpAddress",
         "winlog.user_data.LogonType",
+        "winlog.user_data.SubStatus",
         "winlog.user_data.TargetUserName",
     ]
 

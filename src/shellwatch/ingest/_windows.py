@@ -354,13 +354,13 @@ _SUBJECT: Final[Table] = {
     "SubjectUserName": _keyword("user.name"),
     "SubjectDomainName": _keyword("user.domain"),
     "SubjectUserSid": _sid("user.id"),
-    "SubjectLogonId": "winlog.logon.id",
+    "SubjectLogonId": _keyword("winlog.logon.id"),
 }
 _TARGET_AS_USER: Final[Table] = {
     "TargetUserName": _keyword("user.name"),
     "TargetDomainName": _keyword("user.domain"),
     "TargetUserSid": _sid("user.id"),
-    "TargetLogonId": "winlog.logon.id",
+    "TargetLogonId": _keyword("winlog.logon.id"),
 }
 _LOGON: Final[Table] = {
     **_TARGET_AS_USER,
@@ -370,8 +370,8 @@ _LOGON: Final[Table] = {
     "WorkstationName": _keyword("source.domain"),
     "ProcessName": _path("process"),
     "ProcessId": _port("process.pid"),
-    "Status": "winlog.logon.failure.status",
-    "SubStatus": "winlog.logon.failure.sub_status",
+    "Status": _keyword("winlog.logon.failure.status"),
+    "SubStatus": _keyword("winlog.logon.failure.sub_status"),
     "FailureReason": _failure_reason,
 }
 _SECURITY_GENERIC: Final[Table] = {
