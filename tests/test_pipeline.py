@@ -4,6 +4,7 @@ import gzip
 from pathlib import Path
 
 from shellwatch.detect.engine import Detector
+from shellwatch.detect.stage import DetectionStage
 from shellwatch.events import Event
 from shellwatch.ingest.base import ParseIssue
 from shellwatch.pipeline import UNKNOWN_FORMAT, FileReport, IngestConfig, ingest, run_scan
@@ -61,7 +62,7 @@ def test_unknown_format_is_counted_and_dead_lettered_not_skipped(tmp_path: Path)
     summary = run_scan(
         expand([tmp_path / "mystery.bin", tmp_path / "empty.log"]),
         IngestConfig(),
-        Detector(),
+        DetectionStage(Detector()),
         Sinks([sink, dead]),
     )
     dead.close()
@@ -90,7 +91,7 @@ def test_truncated_gzip_keeps_what_was_read_and_reports_the_damage(tmp_path: Pat
     path = tmp_path / "big_history.gz"
     path.write_bytes(packed[: len(packed) // 2])
     sink = ListSink()
-    summary = run_scan(expand([path]), IngestConfig(), Detector(), Sinks([sink]))
+    summary = run_scan(expand([path]), IngestConfig(), DetectionStage(Detector()), Sinks([sink]))
     (report,) = summary.files
     assert 0 < report.events < 5000
     assert report.errors == 1
@@ -113,7 +114,7 @@ def test_detection_stage_turns_matches_into_ecs_alerts(tmp_path: Path) -> None:
     path = tmp_path / "alice_history"
     path.write_bytes(HISTORY)
     sink = ListSink()
-    summary = run_scan(expand([path]), IngestConfig(), Detector([EchoRule()]), Sinks([sink]))
+    summary = run_scan(expand([path]), IngestConfig(), DetectionStage(Detector([EchoRule()])), Sinks([sink]))
     assert summary.alerts == 1
     (alert,) = sink.alerts
     assert alert["event.kind"] == "alert"

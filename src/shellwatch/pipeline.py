@@ -1,4 +1,4 @@
-"""The whole flow, top to bottom: sources → ingest (normalize) → detect → sinks.
+"""The whole flow, top to bottom: sources → ingest (normalize) → detect (rules, correlations) → sinks.
 
 Each stage is a generator or a plain function over plain data; state that spans events will live in
 explicit per-host objects between ingest and detect, so the same code runs in one process or partitioned.
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from shellwatch.detect.engine import Detector
+from shellwatch.detect.stage import DetectionStage
 from shellwatch.events import Event
 from shellwatch.ingest.base import ParseIssue, ReadContext, ReaderOptions
 from shellwatch.ingest.registry import ReaderRegistry, load_readers
@@ -147,7 +147,7 @@ def ingest(
 def run_scan(
     sources: Iterable[Source],
     config: IngestConfig,
-    detector: Detector,
+    detection: DetectionStage,
     sinks: Sinks,
     on_file: Callable[[FileReport], None] | None = None,
 ) -> ScanSummary:
@@ -158,10 +158,13 @@ def run_scan(
         summary.files.append(report)
         for event in ingest_source(source, report, config, sinks.issue):
             sinks.event(event)
-            for alert in detector.match(event):
+            for alert in detection.process(event):
                 summary.alerts += 1
                 sinks.alert(alert)
         sinks.file_done(report)
         if on_file is not None:
             on_file(report)
+    for alert in detection.flush():
+        summary.alerts += 1
+        sinks.alert(alert)
     return summary

@@ -1,0 +1,78 @@
+"""The detection stage of the pipeline: single-event rules and correlation rules together.
+
+Per event, the :class:`~shellwatch.detect.engine.Detector` finds the matching rules; a match of a rule that
+stands alone becomes an alert at once, a match of a rule that a correlation refers to goes to the
+:class:`~shellwatch.detect.correlate.Correlator` (and alerts on its own only when the correlation says
+``generate: true``). At the end of the input, :meth:`DetectionStage.flush` releases the correlations still
+waiting for their windows to close.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from shellwatch.detect.correlate import Correlator, CorrelatorSettings
+from shellwatch.detect.engine import Detector, make_alert
+from shellwatch.detect.model import RuleMeta
+from shellwatch.detect.ruleset import RuleSet
+from shellwatch.events import Alert, Event
+
+
+def references(ruleset: RuleSet) -> dict[str, RuleMeta]:
+    """What correlation rules may name a base rule by: its id, and its Sigma ``name``."""
+    by_id = {rule.meta.id: rule.meta for rule in ruleset.rules}
+    found: dict[str, RuleMeta] = dict(by_id)
+    for name, rule_id in ruleset.names().items():
+        if rule_id in by_id:
+            found[name] = by_id[rule_id]
+    return found
+
+
+class DetectionStage:
+    """Events in, alerts out: single-event rules at once, correlations in event time."""
+
+    def __init__(self, detector: Detector, correlator: Correlator | None = None) -> None:
+        self.detector = detector
+        self.correlator = correlator
+        self._referenced = correlator.referenced if correlator is not None else frozenset()
+
+    @classmethod
+    def from_ruleset(cls, ruleset: RuleSet, settings: CorrelatorSettings | None = None) -> DetectionStage:
+        correlator = None
+        if ruleset.correlations:
+            # A batch scan reads file after file, so one host's matches need not arrive in time order:
+            # hold them all (they are few) and order them at the end.
+            settings = settings or CorrelatorSettings(lateness=None)
+            correlator = Correlator(ruleset.correlations, references(ruleset), settings)
+        return cls(Detector(ruleset), correlator)
+
+    def process(self, event: Event) -> list[Alert]:
+        """The alerts ``event`` raises now (correlation alerts may come later, or at :meth:`flush`)."""
+        matches = self.detector.matches(event)
+        if not matches:
+            return []
+        correlator = self.correlator
+        alerts: list[Alert] = []
+        for match in matches:
+            rule_id = match.rule.id
+            if correlator is None or rule_id not in self._referenced:
+                alerts.append(make_alert(match.rule, event))
+                continue
+            if correlator.base_alerts(rule_id):
+                alerts.append(make_alert(match.rule, event))
+            alerts.extend(correlator.push(match))
+        return alerts
+
+    def flush(self) -> list[Alert]:
+        """End of input: the correlation alerts still pending."""
+        return self.correlator.flush() if self.correlator is not None else []
+
+    def rule_count(self) -> int:
+        return len(self.detector.ruleset) + len(self.detector.rules)
+
+    def stats(self) -> Mapping[str, int]:
+        if self.correlator is None:
+            return {}
+        stats = self.correlator.stats
+        names = ("late", "untimed", "ungrouped", "evicted", "overflow")
+        return {name: int(getattr(stats, name)) for name in names}
