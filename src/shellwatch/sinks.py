@@ -13,6 +13,7 @@ import orjson
 
 from shellwatch.events import Alert, Event
 from shellwatch.ingest.base import ParseIssue
+from shellwatch.store.rows import EventRow
 
 if TYPE_CHECKING:  # the database layer (SQLAlchemy) is imported only by the commands that store
     from shellwatch.store.db import Store
@@ -158,6 +159,11 @@ class StoreSink:
 
     def file_done(self, report: FileReport) -> None:
         self._files.append(report.as_row())
+
+    def event_rows(self, rows: Sequence[EventRow]) -> None:
+        """Events already serialized as rows (by worker processes), written at once."""
+        if self.keep_events:
+            self.store.add_event_rows(self.scan_id, rows)
 
     def flush(self) -> None:
         self.store.add_events(self.scan_id, self._events)

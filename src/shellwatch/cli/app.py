@@ -18,8 +18,9 @@ from shellwatch.detect.stage import DetectionStage
 from shellwatch.errors import ShellwatchError
 from shellwatch.ingest.base import ReaderOptions
 from shellwatch.ingest.registry import load_readers
+from shellwatch.parallel import run_scan_parallel
 from shellwatch.pipeline import FileReport, IngestConfig, ScanSummary, run_scan
-from shellwatch.sinks import Sink, Sinks
+from shellwatch.sinks import Sink, Sinks, StoreSink
 from shellwatch.sources.files import Source, expand
 
 app = typer.Typer(
@@ -105,9 +106,18 @@ def _progress() -> Iterator[Progress | None]:
 
 
 def run(
-    sources: list[Source], config: IngestConfig, detection: DetectionStage, sinks: list[Sink]
+    sources: list[Source],
+    config: IngestConfig,
+    detection: DetectionStage,
+    sinks: list[Sink],
+    workers: int = 1,
+    store: StoreSink | None = None,
 ) -> ScanSummary:
-    """The pipeline over ``sources`` with a progress bar on a terminal; the sinks are closed after."""
+    """The pipeline over ``sources``, on ``workers`` processes, with a progress bar on a terminal.
+
+    With several workers, events reach only ``store`` (as rows), not the other sinks. The sinks are
+    closed after.
+    """
     with _progress() as progress:
         task = progress.add_task("scanning", total=len(sources)) if progress else None
 
@@ -117,6 +127,9 @@ def run(
 
         fanout = Sinks(sinks)
         try:
+            if workers > 1:
+                rows = store.event_rows if store is not None and store.keep_events else None
+                return run_scan_parallel(sources, config, detection, fanout, workers, rows, on_file)
             return run_scan(sources, config, detection, fanout, on_file)
         finally:
             fanout.close()

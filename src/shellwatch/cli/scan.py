@@ -36,6 +36,7 @@ from shellwatch.detect.ruleset import RuleSet
 from shellwatch.detect.stage import DetectionStage
 from shellwatch.events import Alert, Event
 from shellwatch.ingest.base import ParseIssue
+from shellwatch.parallel import default_workers
 from shellwatch.pipeline import ScanSummary
 from shellwatch.sinks import DeadLetterSink, FileReport, NdjsonSink, Sink, StoreSink
 
@@ -100,6 +101,10 @@ def scan(
     sample: SampleOpt = False,
     no_store_events: Annotated[bool, typer.Option("--no-store-events", help="Store alerts only.")] = False,
     all_files: Annotated[bool, typer.Option("--files", help="List every file in the summary.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-j", help="Worker processes [default: one per core for large inputs]."),
+    ] = None,
 ) -> None:
     """Normalize logs, run the Sigma rules, store events, alerts and errors, and report the alerts."""
     from shellwatch.store.db import Store  # SQLAlchemy is loaded only by the commands that store
@@ -117,11 +122,12 @@ def scan(
     store = Store(database_url(db))
     scan_id = store.begin_scan([source.name for source in sources])
     dead = DeadLetterSink(dead_letter)
-    sinks: list[Sink] = [StoreSink(store, scan_id, keep_events=not no_store_events), dead, keeper]
+    store_sink = StoreSink(store, scan_id, keep_events=not no_store_events)
+    sinks: list[Sink] = [store_sink, dead, keeper]
     if stream is not None:
         sinks.append(NdjsonSink(stream, events=False, alerts=True))
     try:
-        summary = run(sources, config, detection, sinks)
+        summary = run(sources, config, detection, sinks, workers or default_workers(sources), store_sink)
     except BaseException:
         store.finish_scan(scan_id, "failed", {})
         raise

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from shellwatch.detect.correlate import Correlator, CorrelatorSettings
 from shellwatch.detect.engine import Detector, make_alert
-from shellwatch.detect.model import RuleMeta
+from shellwatch.detect.model import Match, RuleMeta
 from shellwatch.detect.ruleset import RuleSet
 from shellwatch.events import Alert, Event
 
@@ -48,11 +48,23 @@ class DetectionStage:
 
     def process(self, event: Event) -> list[Alert]:
         """The alerts ``event`` raises now (correlation alerts may come later, or at :meth:`flush`)."""
+        alerts, matches = self.split(event)
+        for match in matches:
+            alerts.extend(self.correlate(match))
+        return alerts
+
+    def split(self, event: Event) -> tuple[list[Alert], list[Match]]:
+        """The alerts of ``event``'s single-event rules, and its matches that correlation rules want.
+
+        The two halves of :meth:`process`: a worker process computes this, the process that holds the
+        correlation state feeds the matches to :meth:`correlate`.
+        """
         matches = self.detector.matches(event)
         if not matches:
-            return []
+            return [], []
         correlator = self.correlator
         alerts: list[Alert] = []
+        wanted: list[Match] = []
         for match in matches:
             rule_id = match.rule.id
             if correlator is None or rule_id not in self._referenced:
@@ -60,8 +72,12 @@ class DetectionStage:
                 continue
             if correlator.base_alerts(rule_id):
                 alerts.append(make_alert(match.rule, event))
-            alerts.extend(correlator.push(match))
-        return alerts
+            wanted.append(match)
+        return alerts, wanted
+
+    def correlate(self, match: Match) -> list[Alert]:
+        """Feed one base-rule match to the correlations; the alerts it completes."""
+        return self.correlator.push(match) if self.correlator is not None else []
 
     def flush(self) -> list[Alert]:
         """End of input: the correlation alerts still pending."""

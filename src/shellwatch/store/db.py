@@ -13,10 +13,13 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     JSON,
+    Column,
     DateTime,
     ForeignKey,
     Integer,
+    MetaData,
     String,
+    Table,
     Text,
     create_engine,
     event,
@@ -31,6 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from shellwatch.errors import StoreError
 from shellwatch.events import Alert, Event, Value
 from shellwatch.ingest.base import ParseIssue
+from shellwatch.store.rows import EventRow, event_row
 
 
 class Base(DeclarativeBase):
@@ -110,6 +114,22 @@ def _text(value: Value) -> str | None:
     return None if value is None or isinstance(value, list) else str(value)
 
 
+# The events table as plain text columns: rows whose document is already JSON text are written as they
+# are, without a second serialization (PostgreSQL casts the text to its JSON column type).
+_EVENT_ROWS = Table(
+    "events",
+    MetaData(),
+    Column("scan_id", Integer),
+    Column("timestamp", String(40)),
+    Column("host", String(255)),
+    Column("user", String(255)),
+    Column("dataset", String(64)),
+    Column("action", String(128)),
+    Column("process_name", String(255)),
+    Column("doc", Text),
+)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -152,22 +172,19 @@ class Store:
             return run.id
 
     def add_events(self, scan_id: int, events: Sequence[Event]) -> None:
-        if not events:
+        self.add_event_rows(scan_id, [event_row(doc) for doc in events])
+
+    def add_event_rows(self, scan_id: int, rows: Sequence[EventRow]) -> None:
+        """Events already turned into rows (:func:`~shellwatch.store.rows.event_row`), in one transaction."""
+        if not rows:
             return
-        rows = [
-            {
-                "scan_id": scan_id,
-                "timestamp": _text(doc.get("@timestamp")),
-                "host": _text(doc.get("host.name")),
-                "user": _text(doc.get("user.name")),
-                "dataset": _text(doc.get("event.dataset")),
-                "action": _text(doc.get("event.action")),
-                "process_name": _text(doc.get("process.name")),
-                "doc": doc,
-            }
-            for doc in events
-        ]
-        self._insert(StoredEvent, rows)
+        columns = ("timestamp", "host", "user", "dataset", "action", "process_name", "doc")
+        values = [{"scan_id": scan_id, **dict(zip(columns, row, strict=True))} for row in rows]
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(_EVENT_ROWS.insert(), values)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot write to {self.url}: {exc}") from exc
 
     def add_alerts(self, scan_id: int, alerts: Sequence[Alert]) -> None:
         if not alerts:

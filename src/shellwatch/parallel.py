@@ -1,0 +1,124 @@
+"""The scan on several cores: files are read and matched in worker processes, cross-event state stays here.
+
+Each worker takes whole files (so a file's events stay together, and with them, in the usual one-file-per-
+host layout, a host's) and runs ingest and the single-event rules on them. It sends back, per file, the
+report, the parse issues, the alerts, the matches that feed correlation rules, and (when events are stored)
+the events already serialized as database rows. This process feeds the sinks and runs the correlations,
+which need every host's matches in event time, whichever worker found them.
+
+Workers are forked, so they share the compiled rule set and the sources copy-on-write; nothing but plain
+results crosses the process boundary.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from shellwatch.detect.model import Match
+from shellwatch.detect.stage import DetectionStage
+from shellwatch.events import Alert
+from shellwatch.ingest.base import ParseIssue
+from shellwatch.pipeline import FileReport, IngestConfig, ScanSummary, ingest_source
+from shellwatch.sinks import Sinks
+from shellwatch.sources.files import Source
+from shellwatch.store.rows import EventRow, event_row
+
+RowsSink = Callable[[Sequence[EventRow]], None]
+
+
+@dataclass(slots=True)
+class FileResult:
+    index: int
+    report: FileReport
+    issues: list[ParseIssue] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    matches: list[Match] = field(default_factory=list)
+    rows: list[EventRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    sources: Sequence[Source]
+    config: IngestConfig
+    detection: DetectionStage
+    keep_rows: bool
+
+
+_job: _Job | None = None  # set in each forked worker before it starts (fork inherits it)
+
+
+def default_workers(sources: Sequence[Source]) -> int:
+    """One worker per core, when there is enough input to make up for starting them."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    size = sum(source.size or 0 for source in sources)
+    return min(cores, len(sources)) if size >= 4 * 1024 * 1024 and len(sources) > 1 else 1
+
+
+def scan_file(index: int) -> FileResult:
+    """One file, in a worker: its events matched, correlation inputs and storable rows kept aside."""
+    job = _job
+    assert job is not None, "scan_file runs in a worker started by run_scan_parallel"
+    source = job.sources[index]
+    result = FileResult(index, FileReport(source.name))
+    detection = job.detection
+    for event in ingest_source(source, result.report, job.config, result.issues.append):
+        if job.keep_rows:
+            result.rows.append(event_row(event))
+        alerts, matches = detection.split(event)
+        result.alerts.extend(alerts)
+        result.matches.extend(matches)
+    return result
+
+
+def _balanced(sources: Sequence[Source]) -> list[int]:
+    """Source indices, largest first, so that the last files to finish are small ones."""
+    return sorted(range(len(sources)), key=lambda index: -(sources[index].size or 0))
+
+
+def run_scan_parallel(
+    sources: Sequence[Source],
+    config: IngestConfig,
+    detection: DetectionStage,
+    sinks: Sinks,
+    workers: int,
+    store_rows: RowsSink | None = None,
+    on_file: Callable[[FileReport], None] | None = None,
+) -> ScanSummary:
+    """:func:`shellwatch.pipeline.run_scan` on ``workers`` processes; stored events go to ``store_rows``."""
+    global _job  # noqa: PLW0603 - handed to the forked workers, reset when they are done
+    _job = _Job(sources, config, detection, store_rows is not None)
+    summary = ScanSummary(files=[FileReport(source.name) for source in sources])
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for result in pool.imap_unordered(scan_file, _balanced(sources), chunksize=1):
+                _collect(result, summary, detection, sinks, store_rows)
+                if on_file is not None:
+                    on_file(result.report)
+    finally:
+        _job = None
+    for alert in detection.flush():
+        summary.alerts += 1
+        sinks.alert(alert)
+    return summary
+
+
+def _collect(
+    result: FileResult,
+    summary: ScanSummary,
+    detection: DetectionStage,
+    sinks: Sinks,
+    store_rows: RowsSink | None,
+) -> None:
+    summary.files[result.index] = result.report
+    for issue in result.issues:
+        sinks.issue(issue)
+    if store_rows is not None and result.rows:
+        store_rows(result.rows)
+    alerts = result.alerts + [alert for match in result.matches for alert in detection.correlate(match)]
+    for alert in alerts:
+        summary.alerts += 1
+        sinks.alert(alert)
+    sinks.file_done(result.report)

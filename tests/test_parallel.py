@@ -1,0 +1,108 @@
+"""Several worker processes give the same result as one: reports, alerts, correlations, stored events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+import pytest
+
+from shellwatch.cli.app import sample_dir
+from shellwatch.detect.ruleset import RuleSet
+from shellwatch.detect.stage import DetectionStage
+from shellwatch.events import Alert, Event
+from shellwatch.ingest.base import ParseIssue
+from shellwatch.parallel import run_scan_parallel
+from shellwatch.pipeline import IngestConfig, run_scan
+from shellwatch.sinks import FileReport, Sinks
+from shellwatch.sources.files import expand
+from shellwatch.store.rows import EventRow, event_row
+
+CORRELATION = """
+title: Two sudo commands by one user within a minute
+id: 5d0f3f7e-2f9b-4d61-8c1e-7a0b9e2d4c11
+name: sudo_twice
+correlation:
+    type: event_count
+    rules: [sudo_command]
+    group-by: [user.name]
+    timespan: 1m
+    condition: {gte: 1}
+level: low
+---
+title: A sudo command
+id: 8a1c2e3f-4b5d-4e6f-9a0b-1c2d3e4f5a6b
+name: sudo_command
+logsource: {product: linux, service: sudo}
+detection:
+    selection: {event.action: sudo-command}
+    condition: selection
+level: informational
+"""
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.alerts: list[Alert] = []
+        self.issues: list[ParseIssue] = []
+
+    def event(self, event: Event) -> None:
+        self.events.append(event)
+
+    def alert(self, alert: Alert) -> None:
+        self.alerts.append(alert)
+
+    def issue(self, issue: ParseIssue) -> None:
+        self.issues.append(issue)
+
+    def file_done(self, report: FileReport) -> None:
+        """Reports are compared through the summary."""
+
+    def close(self) -> None:
+        """Nothing held."""
+
+
+def _key(alert: Alert) -> bytes:
+    return orjson.dumps(alert, option=orjson.OPT_SORT_KEYS)
+
+
+@pytest.fixture()
+def ruleset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RuleSet:
+    monkeypatch.setenv("SHELLWATCH_CACHE_DIR", str(tmp_path / "cache"))
+    extra = tmp_path / "rules" / "sudo.yml"
+    extra.parent.mkdir()
+    extra.write_text(CORRELATION)
+    return RuleSet.build([extra.parent], builtin=True)
+
+
+def test_two_workers_equal_one_process(ruleset: RuleSet, tmp_path: Path) -> None:
+    broken = tmp_path / "input" / "x_history.gz"
+    broken.parent.mkdir()
+    broken.write_bytes(b"\x1f\x8b\x08\x00broken")
+    sources = list(expand([sample_dir(), broken.parent]))
+    config = IngestConfig()
+
+    serial = Collect()
+    summary = run_scan(sources, config, DetectionStage.from_ruleset(ruleset), Sinks([serial]))
+
+    parallel = Collect()
+    rows: list[EventRow] = []
+
+    def keep(batch: Sequence[EventRow]) -> None:
+        rows.extend(batch)
+
+    forked = run_scan_parallel(
+        sources, config, DetectionStage.from_ruleset(ruleset), Sinks([parallel]), workers=2, store_rows=keep
+    )
+    assert [report.as_row() for report in forked.files] == [report.as_row() for report in summary.files]
+    assert forked.alerts == summary.alerts > 0
+    assert sorted(map(_key, parallel.alerts)) == sorted(map(_key, serial.alerts))
+    assert any(alert["rule.id"] == "5d0f3f7e-2f9b-4d61-8c1e-7a0b9e2d4c11" for alert in parallel.alerts)
+    assert (
+        [issue.path for issue in parallel.issues] == [issue.path for issue in serial.issues] == [str(broken)]
+    )
+    assert sorted(rows, key=lambda row: row[-1]) == sorted(
+        map(event_row, serial.events), key=lambda row: row[-1]
+    )
