@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from shellwatch.detect._matchers import build_matcher
 from shellwatch.detect._view import EventView
-from shellwatch.detect.prefilter import SEPARATOR, Prefilter, required_literals
+from shellwatch.detect.prefilter import Prefilter, required_clauses, required_literals
 from shellwatch.detect.ruleset import RuleSet, RuleSetData
 from shellwatch.events import Event
 from tests.detect._helpers import compiled
@@ -68,17 +68,51 @@ def test_candidates_and_always_evaluated_rules() -> None:
     prefilter = Prefilter([frozenset({(CL, "whoami")}), None, frozenset({(EXE, "cmd.exe")})])
     assert prefilter.fields == (CL, EXE)
     assert prefilter.always == (1,)
-    assert prefilter.candidates(EventView({CL: "x WHOAMI"})) == [0, 1]
-    assert prefilter.candidates(EventView({EXE: "c:\\cmd.exe"})) == [1, 2]
-    assert prefilter.candidates(EventView({})) == [1]
-    assert prefilter.candidates(EventView({"user.name": "nobody", "event.code": 1})) == [1]
-    assert SEPARATOR not in prefilter.haystack(EventView({CL: "a"}))
+    assert prefilter.candidates({CL: "x WHOAMI"}) == [0, 1]
+    assert prefilter.candidates({EXE: "c:\\cmd.exe"}) == [1, 2]
+    assert prefilter.candidates({}) == [1]
+    assert prefilter.candidates({"user.name": "nobody", "event.code": 1}) == [1]
 
 
 def test_literals_do_not_match_across_field_boundaries() -> None:
     prefilter = Prefilter([frozenset({(CL, "ab")})])
-    assert prefilter.candidates(EventView({CL: "a", EXE: "b"})) == []
-    assert prefilter.candidates(EventView({"process.args": ["xa", "bx"]})) == []
+    assert prefilter.candidates({CL: "a", EXE: "b"}) == []
+    assert prefilter.candidates({"process.args": ["xa", "bx"]}) == []
+    assert prefilter.candidates({"process.args": ["xa", "abx"]}) == []
+
+
+def clauses(detection: str) -> set[frozenset[tuple[str, str]]]:
+    return set(required_clauses(compiled(detection).condition))
+
+
+def test_clauses_of_and_or_and_not() -> None:
+    detection = f"a:\n  {EXE}|endswith: '\\cmd.exe'\nb:\n  {CL}|contains: ab\ncondition: a and b"
+    assert clauses(detection) == {frozenset({(EXE, "\\cmd.exe")}), frozenset({(CL, "ab")})}
+    selections = f"a:\n  {EXE}: x\n  {CL}: y\nb:\n  {EXE}: z\n  {CL}: w\nn:\n  user.name: u\n"
+    detection = selections + "condition: (a or b) and not n"
+    assert clauses(detection) == {
+        frozenset({(EXE, "x"), (EXE, "z")}),
+        frozenset({(EXE, "x"), (CL, "w")}),
+        frozenset({(CL, "y"), (EXE, "z")}),
+        frozenset({(CL, "y"), (CL, "w")}),
+    }
+    assert clauses(f"a:\n  {CL}: xyz\nb:\n  {CL}|re: 'q|r'\ncondition: a or b") == set()
+
+
+def test_every_clause_is_checked() -> None:
+    prefilter = Prefilter([(frozenset({(EXE, "cmd")}), frozenset({(CL, "whoami"), (CL, "id")}))])
+    assert prefilter.candidates({EXE: "cmd.exe", CL: "dir"}) == []
+    assert prefilter.candidates({EXE: "cmd.exe", CL: "whoami"}) == [0]
+    assert prefilter.candidates({EXE: "sh", CL: "whoami"}) == []
+
+
+def test_keywords_are_searched_in_every_value() -> None:
+    prefilter = Prefilter([frozenset({("*", "who'ami"), ("*", "\\x")}), frozenset({(CL, "zz")})])
+    for _ in range(2):  # the second time, values come from the screening cache
+        assert prefilter.candidates({CL: "abc", "n": 5, "l": ["a", "b"], "t": True}) == []
+        assert prefilter.candidates({"l": ["a", "WHO'AMI"]}) == [0]
+        assert prefilter.candidates({"l": ["a", 'B"\\X']}) == [0]
+        assert prefilter.candidates({CL: "zz who'ami"}) == [0, 1]
 
 
 RULES = [

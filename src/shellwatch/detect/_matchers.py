@@ -2,7 +2,8 @@
 
 Each leaf reads one field's lower-cased text from the view (computed once per event and shared by every
 rule) and applies a test built once here: ``str`` methods and ``frozenset`` membership for plain
-patterns, one compiled regular expression for wildcard-in-the-middle patterns and for ``|re``.
+patterns (an Aho-Corasick automaton for many ``contains`` patterns), one compiled regular expression for
+wildcard-in-the-middle patterns and for ``|re``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Final
+
+import ahocorasick
 
 from shellwatch.detect._ir import (
     WILDCARD_MULTI,
@@ -43,7 +46,7 @@ Matcher = Callable[[EventView], bool]
 TextTest = Callable[[str], object]
 
 _CONTAINS_LOOP_MAX: Final = 3
-"""Up to this many ``contains`` patterns are tried one by one; more become one regex alternation."""
+"""Up to this many ``contains`` patterns are tried one by one; more go into one Aho-Corasick automaton."""
 
 _DECIMAL: Final = re.compile(r"\s*[+-]?\d+(?:\.\d*)?\s*")
 """Numeric text: plain decimals only (no exponent, no ``_``), which the prefilter relies on."""
@@ -147,7 +150,19 @@ def _string_test(node: StrTest) -> TextTest:
         return operator.methodcaller("__contains__", patterns[0])
     if len(patterns) <= _CONTAINS_LOOP_MAX:
         return lambda text: any(pattern in text for pattern in patterns)
-    return re.compile("|".join(re.escape(pattern) for pattern in patterns), re.DOTALL).search
+    if "" in patterns:
+        return lambda text: True
+    return _contains_any(patterns)
+
+
+def _contains_any(patterns: tuple[str, ...]) -> TextTest:
+    """Whether any of many patterns occurs: one Aho-Corasick pass (an alternation tries each pattern)."""
+    automaton = ahocorasick.Automaton()
+    for pattern in patterns:
+        automaton.add_word(pattern, None)
+    automaton.make_automaton()
+    search = automaton.iter
+    return lambda text: next(search(text), None) is not None
 
 
 def glob_regex(tokens: tuple[GlobToken, ...]) -> str:

@@ -1,11 +1,12 @@
 """The literal prefilter: most rules are skipped without being evaluated.
 
-For each compiled rule, :func:`required_literals` derives a *need*: a set of ``(field, literal)`` pairs
-such that the rule can only match an event in which at least one of those literals occurs in the
-lower-cased text of its field. For a group of rules, :class:`Prefilter` builds one Aho-Corasick automaton
-(pyahocorasick) over all their literals. Per event it joins the lower-cased texts of all the event's values
-(list values element by element) with :data:`SEPARATOR`, runs the automaton once over that text and
-returns the rules whose literals were found, plus the rules without a need (always evaluated).
+Each compiled rule gets *clauses* (:func:`required_clauses`): needs that must all hold for the rule to
+match, where a *need* is a set of ``(field, literal)`` pairs of which at least one occurs (a literal
+occurs in a field when it is a substring of the lower-cased text of the field's value, or of one element
+of a list value). For the rules of one group, :class:`Prefilter` indexes the literals **per field**: per
+event it looks only at the fields the group's literals belong to, finds which clauses their texts satisfy,
+takes the rules whose *primary* clause (the most selective one) is satisfied, and keeps those whose other
+clauses are satisfied too. Rules without any clause are always evaluated.
 
 Soundness (the prefilter never drops a rule that would match):
 
@@ -13,14 +14,14 @@ Soundness (the prefilter never drops a rule that would match):
   ``suffix`` and ``contains`` tests succeed only if the (lower-cased) pattern is a substring of the
   lower-cased field text; a wildcard pattern (glob) only if each of its literal pieces is, so its longest
   piece is taken. Case-sensitive (``|cased``) patterns give a literal only when they are ASCII, where
-  lower-casing maps substrings to substrings. The leaf's field text is a piece of the haystack, cut off
-  from its neighbours by :data:`SEPARATOR`, and a literal containing the separator gives no need, so a
-  literal that occurs in the field occurs in the haystack. Multi-pattern leaves (ORed values) need one
-  literal per pattern: the union.
-* ``OR``: the node matches only if some child matches, so the union of the children's needs is a need,
-  provided every child has one (one child without a need leaves the OR without one).
-* ``AND``: the node matches only if every child matches, so the need of any one child is a need of the
-  whole; the most selective one (longest shortest literal, then fewest literals) is taken.
+  lower-casing maps substrings to substrings. Multi-pattern leaves (ORed values) need one literal per
+  pattern: the union.
+* ``AND``: the node matches only if every child matches, so every child's clauses are clauses of the
+  whole (:func:`required_literals`, the single-need form, takes the most selective child).
+* ``OR``: the node matches only if some child matches. With clauses ``A1..An`` for one child and
+  ``B1..Bm`` for the other, ``(A1 and .. An) or (B1 and .. Bm)`` implies every ``Ai or Bj``: the clauses
+  of an OR are the unions of one clause per child (at most :data:`_CLAUSE_CAP` of them; beyond, the union
+  of each child's best clause). A child without clauses leaves the OR without any.
 * Numeric equality with an integer N matches an int or float equal to N (whose text contains the digits
   of ``abs(N)``) or decimal text (``_matchers.as_number`` accepts nothing else: no exponent, no ``_``),
   whose integer part is N with optional sign and leading zeros: the digits of ``abs(N)`` are in it
@@ -29,13 +30,14 @@ Soundness (the prefilter never drops a rule that would match):
   original text; for ASCII characters the lower-cased text then contains them lower-cased. Under
   IGNORECASE a plain ``i``, ``k`` or ``s`` may match a non-ASCII letter that lower-cases to something
   else, so those break the run (:func:`regex_literal`).
-* Keyword searches test every value of the event, all of which are in the haystack: their patterns
-  give needs as field tests do (field :data:`KEYWORDS`).
-* ``NOT`` and every other leaf (comparisons, CIDR, null, exists, field references) give no need:
-  such a rule (unless an ANDed sibling gives one) is always evaluated.
-* The haystack contains every field, more than the needed ones; that only adds candidates, never
-  removes them. It is lower-cased in one call over the joined texts, which equals joining the
-  lower-cased texts (see ``EventView.joined``).
+* Keyword searches test every value of the event: their literals belong to the pseudo-field
+  :data:`KEYWORDS` and are looked for in every value (:class:`_KeywordIndex`).
+* ``NOT`` and every other leaf (comparisons, CIDR, null, exists, field references) give no clause.
+* Dropping clauses only adds candidates: a rule's non-primary clauses that involve keywords are not
+  checked, so that the all-values keyword search runs only for groups with a keyword primary clause.
+* Per field, the clauses a text satisfies are a function of the text alone, so they are cached per
+  distinct text (bounded caches, cleared when full). Each text of a field is searched on its own, so a
+  literal never matches across two fields or two list elements.
 
 A property test (``tests/detect/test_prefilter.py``) checks that results with and without the prefilter
 are the same on random events.
@@ -44,7 +46,7 @@ are the same on random events.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import ahocorasick
@@ -52,23 +54,39 @@ import ahocorasick
 from shellwatch.detect._ir import And as AndNode
 from shellwatch.detect._ir import GlobTest, Node, NumTest, RegexTest, StrTest
 from shellwatch.detect._ir import Or as OrNode
-from shellwatch.detect._view import JOIN, EventView
-
-SEPARATOR: Final = JOIN
-"""Joins field texts in the haystack; a Unicode non-character that no literal may contain."""
+from shellwatch.detect._view import _all_texts, lowered_text
+from shellwatch.events import Event
 
 Need = frozenset[tuple[str, str]]
 """``(field, literal)`` pairs: a rule can match only when one of the literals occurs in its field."""
+Clauses = tuple[Need, ...]
+"""Needs that must all hold; ``()`` when nothing is known (the rule is always evaluated)."""
+Requirement = Clauses | Need | None
+"""What a :class:`Prefilter` accepts per rule: clauses, a single need, or ``None`` (no need)."""
+Entry = tuple[frozenset[int], tuple[int, ...]]
+"""What one text satisfies: clause ids, and the rules (group indices) whose primary clause is one of them."""
 
 KEYWORDS: Final = "*"
 """The field name of a need that comes from a keyword search (any value of the event)."""
 _LENGTH_CAP: Final = 16
+_CLAUSE_CAP: Final = 16
+"""At most this many clauses from distributing an OR over its children's clauses."""
 _NUMBER_LIMIT: Final = 10**15
 """Larger numbers may be written with an exponent by ``str(float)``: no need is derived from them."""
+NOTHING: Final[Entry] = (frozenset(), ())
+"""The entry of a text that satisfies no clause."""
+_CACHE_MAX: Final = 8192
+"""Distinct texts remembered per field before the field's cache is cleared."""
+_SCREEN_MAX: Final = 16384
+"""Texts remembered by a keyword :class:`Screen` (clean ones, and those seen once) before clearing."""
+_PLAIN: Final = re.compile(r"[0-9a-f:.,/{}tz+ \n-]*")
+"""Numbers, hexadecimal ids, GUIDs, timestamps: the texts unique to each event, screened without a search."""
+_CACHE_CHARS: Final = 1 << 22
+"""Characters of text remembered per cache (per field, per screen) before it is cleared: bounded memory."""
 
 
 def required_literals(node: Node) -> Need | None:
-    """A need of ``node`` (see the module docstring), or ``None`` when it has none."""
+    """A single need of ``node`` (see the module docstring), or ``None`` when it has none."""
     if isinstance(node, AndNode):
         needs = [need for child in node.children if (need := required_literals(child)) is not None]
         return max(needs, key=_selectivity) if needs else None
@@ -95,13 +113,50 @@ def required_literals(node: Node) -> Need | None:
     return None
 
 
+def required_clauses(node: Node) -> Clauses:
+    """Needs that must all hold for ``node`` to match (see the module docstring); ``()`` if none."""
+    if isinstance(node, AndNode):
+        found: dict[Need, None] = {}
+        for child in node.children:
+            found.update(dict.fromkeys(required_clauses(child)))
+        return _minimal(found)
+    if isinstance(node, OrNode):
+        product: list[Need] = [frozenset()]
+        for child in node.children:
+            clauses = required_clauses(child)
+            if not clauses:
+                return ()
+            product = [left | right for left in product for right in clauses]
+            if len(product) > _CLAUSE_CAP:
+                single = required_literals(node)
+                return (single,) if single is not None else ()
+        return _minimal(dict.fromkeys(product))
+    need = required_literals(node)
+    return (need,) if need is not None else ()
+
+
+def _minimal(clauses: Iterable[Need]) -> Clauses:
+    """The clauses without those implied by another (a superset of another clause adds nothing)."""
+    unique = list(dict.fromkeys(clauses))
+    return tuple(c for c in unique if not any(other < c for other in unique))
+
+
+def as_clauses(requirement: Requirement) -> Clauses:
+    """A :data:`Requirement` as clauses: ``None`` is no clause, a single need is one."""
+    if requirement is None:
+        return ()
+    if isinstance(requirement, frozenset):
+        return (requirement,)
+    return requirement
+
+
 def _pattern_need(field: str | None, patterns: tuple[str, ...], cased: bool) -> Need | None:
     need: set[tuple[str, str]] = set()
     for pattern in patterns:
         if cased and not pattern.isascii():
             return None
         literal = pattern.lower() if cased else pattern
-        if not literal or SEPARATOR in literal:
+        if not literal:
             return None
         need.add((field or KEYWORDS, literal))
     return frozenset(need)
@@ -152,49 +207,219 @@ def _selectivity(need: Need) -> tuple[int, int]:
     return min(shortest, _LENGTH_CAP), -len(need)
 
 
+def _rank(need: Need) -> tuple[bool, int, int]:
+    """Primary-clause preference: no keyword search (it reads every value), then :func:`_selectivity`."""
+    return not _has_keywords(need), *_selectivity(need)
+
+
+def _has_keywords(need: Need) -> bool:
+    return any(field == KEYWORDS for field, _ in need)
+
+
+def _automaton(literals: Iterable[str]) -> Any:
+    """An Aho-Corasick automaton whose value for each literal is its position in ``literals``."""
+    automaton = ahocorasick.Automaton()
+    for number, literal in enumerate(literals):
+        automaton.add_word(literal, number)
+    automaton.make_automaton()
+    return automaton
+
+
+class _FieldIndex(dict[object, Entry]):
+    """The literals of one field, as a cache: text of the field → what it satisfies (:data:`Entry`).
+
+    Looking a value up computes its entry on a miss; only ``str`` values are remembered (``1``, ``1.0``
+    and ``True`` are equal keys but different texts), at most :data:`_CACHE_MAX` of them.
+    """
+
+    __slots__ = ("_automaton", "_chars", "_clauses", "_primary")
+
+    def __init__(
+        self, literals: Mapping[str, frozenset[int]], primary: Mapping[int, tuple[int, ...]]
+    ) -> None:
+        super().__init__()
+        self._chars = 0
+        self._automaton = _automaton(literals)
+        self._clauses: list[frozenset[int]] = list(literals.values())
+        self._primary = primary
+
+    def __missing__(self, value: object) -> Entry:
+        if not isinstance(value, str):
+            text = lowered_text(value)
+            return self.search(() if text is None else (text,) if isinstance(text, str) else text)
+        entry = self.search((value.lower(),))
+        self._chars += len(value)
+        if len(self) >= _CACHE_MAX or self._chars > _CACHE_CHARS:
+            self.clear()
+            self._chars = len(value)
+        self[value] = entry
+        return entry
+
+    def entry(self, value: object) -> Entry:
+        """The entry of any event value, lists included."""
+        return self.__missing__(value) if isinstance(value, list) else self[value]
+
+    def search(self, texts: Iterable[str]) -> Entry:
+        """The entry of lower-cased ``texts``, each searched on its own."""
+        iterate = self._automaton.iter
+        numbers = {number for text in texts for _, number in iterate(text)}
+        if not numbers:
+            return NOTHING
+        clauses = frozenset().union(*(self._clauses[number] for number in numbers))
+        primary = self._primary
+        return clauses, tuple(rule for clause in clauses for rule in primary.get(clause, ()))
+
+
+class Screen:
+    """Whether an event's values may contain one of some keyword literals (see :class:`_KeywordIndex`).
+
+    Shared by the groups of a rule set that search the same literals (``Prefilter(..., screens=...)``).
+    """
+
+    __slots__ = ("_automaton", "_chars", "_clean", "_plain")
+
+    def __init__(self, cores: Iterable[str]) -> None:
+        cores = list(cores)
+        self._automaton = _automaton(cores)
+        self._clean: set[str] = set()
+        self._chars = 0
+        self._plain = None if any(_PLAIN.fullmatch(core) for core in cores) else _PLAIN.fullmatch
+        """Texts made only of digits, hex letters and time punctuation contain no core (when true)."""
+
+    def clean(self, event: Event) -> bool:
+        """True when no value of ``event`` contains any core (so no value contains any literal)."""
+        clean = self._clean
+        unknown: list[str] = []
+        for value in event.values():  # a plain loop: faster than map/filter chains here
+            if value.__class__ is not str:
+                unknown.append(format(value))
+            elif value not in clean:
+                unknown.append(value)
+        if not unknown:
+            return True
+        joined = "\n".join(unknown).lower()
+        if (self._plain is None or self._plain(joined) is None) and next(
+            self._automaton.iter(joined), None
+        ) is not None:
+            return False
+        self._chars += len(joined)
+        if len(clean) >= _SCREEN_MAX or self._chars > _CACHE_CHARS:
+            clean.clear()
+            self._chars = len(joined)
+        clean.update(unknown)
+        return True
+
+
+class _KeywordIndex:
+    """Keyword literals, searched in every value of the event.
+
+    Reading every value is the expensive part, so values are first *screened* (:class:`Screen`):
+    ``format(value)`` (the value itself for text, the decimal text for numbers, ``True``/``False``, the
+    ``repr`` of a list) is looked up in a set of texts known to contain no literal's *core*
+    (:func:`_core`), and only unknown texts are searched, joined into one. A literal occurring in a value's
+    lower-cased text (or an element's) puts its core in the lower-cased ``format`` of the value: the core's
+    characters are printable ASCII other than the backslash and quotes, which ``repr`` leaves as they are,
+    and lower-casing is context free for every character whose lower case is ASCII. When a core shows up,
+    every value of the event is searched exactly. Texts made only of digits, hexadecimal letters and the
+    punctuation of times and identifiers (:data:`_PLAIN`) need no search when every core has another
+    character.
+    """
+
+    __slots__ = ("_exact", "_screen")
+
+    def __init__(
+        self,
+        literals: Mapping[str, frozenset[int]],
+        primary: Mapping[int, tuple[int, ...]],
+        screens: dict[frozenset[str], Screen],
+    ) -> None:
+        self._exact = _FieldIndex(literals, primary)
+        cores = frozenset(_core(literal) for literal in literals)
+        self._screen = None if "" in cores else screens.setdefault(cores, Screen(sorted(cores)))
+
+    def entry(self, event: Event) -> Entry:
+        """What the values of ``event`` satisfy."""
+        if self._screen is not None and self._screen.clean(event):
+            return NOTHING
+        return self._exact.search([text.lower() for text in _all_texts(event)])
+
+
+def _core(literal: str) -> str:
+    """The longest run of printable ASCII characters of ``literal`` other than ``\\``, ``'`` and ``"``."""
+    return max(re.split(r"[^\x20-\x7e]|[\\'\"]", literal), key=len)
+
+
 class Prefilter:
-    """Candidate rules of a group for an event: one automaton pass over the needed fields' text."""
+    """Candidate rules of a group for an event: per-field literal search, then a check of every clause."""
 
-    __slots__ = ("_automaton", "_by_literal", "always", "fields", "size")
+    __slots__ = ("_field_set", "_indexes", "_keywords", "_rest", "always", "fields", "size")
 
-    def __init__(self, needs: Sequence[Need | None]) -> None:
-        self.size = len(needs)
-        self.always: tuple[int, ...] = tuple(i for i, need in enumerate(needs) if need is None)
-        literal_rules: dict[str, list[int]] = {}
-        fields: dict[str, None] = {}
-        for index, need in enumerate(needs):
-            for field, literal in need or ():
-                fields[field] = None
-                rules = literal_rules.setdefault(literal, [])
-                if not rules or rules[-1] != index:
-                    rules.append(index)
-        self.fields: tuple[str, ...] = tuple(fields)
-        self._by_literal: list[tuple[int, ...]] = [tuple(rules) for rules in literal_rules.values()]
-        self._automaton: Any = None
-        if literal_rules:
-            automaton = ahocorasick.Automaton()
-            for number, literal in enumerate(literal_rules):
-                automaton.add_word(literal, number)
-            automaton.make_automaton()
-            self._automaton = automaton
+    def __init__(
+        self, requirements: Sequence[Requirement], screens: dict[frozenset[str], Screen] | None = None
+    ) -> None:
+        self.size = len(requirements)
+        clause_ids: dict[Need, int] = {}
+        primary: dict[int, list[int]] = {}
+        rest: list[frozenset[int] | None] = []
+        always: list[int] = []
+        for index, requirement in enumerate(requirements):
+            clauses = as_clauses(requirement)
+            if not clauses:
+                always.append(index)
+                rest.append(None)
+                continue
+            first = max(clauses, key=_rank)
+            primary.setdefault(clause_ids.setdefault(first, len(clause_ids)), []).append(index)
+            others = frozenset(
+                clause_ids.setdefault(clause, len(clause_ids))
+                for clause in clauses
+                if clause != first and not _has_keywords(clause)
+            )
+            rest.append(others or None)
+        self.always: tuple[int, ...] = tuple(always)
+        self._rest = rest
+        frozen_primary = {clause: tuple(rules) for clause, rules in primary.items()}
+        by_field = _literals_by_field(clause_ids)
+        keywords = by_field.pop(KEYWORDS, None)
+        self.fields: tuple[str, ...] = tuple(by_field)
+        self._field_set = frozenset(by_field)
+        self._indexes = {field: _FieldIndex(literals, frozen_primary) for field, literals in by_field.items()}
+        self._keywords = (
+            _KeywordIndex(keywords, frozen_primary, {} if screens is None else screens) if keywords else None
+        )
 
-    def haystack(self, view: EventView) -> str:
-        """The lower-cased texts of every value of the event, joined by :data:`SEPARATOR`.
-
-        Joining all values with one C-level ``join`` and ``lower`` costs less than picking out the
-        needed fields one by one; texts of other fields only add candidates.
-        """
-        return view.joined()
-
-    def candidates(self, view: EventView) -> list[int]:
-        """Indices (into the group) of the rules worth evaluating on this event, ascending."""
-        if self._automaton is None:
+    def candidates(self, event: Event) -> list[int]:
+        """Indices (into the group) of the rules worth evaluating on ``event``, ascending."""
+        indexes = self._indexes
+        entries: list[tuple[frozenset[int], tuple[int, ...]]] = []
+        for field in self._field_set.intersection(event):
+            value = event[field]
+            index = indexes[field]
+            entry = index.get(value) if value.__class__ is str else None
+            if entry is None:
+                entry = index.entry(value)
+            if entry is not NOTHING:
+                entries.append(entry)
+        if self._keywords is not None and (keyword_entry := self._keywords.entry(event)) is not NOTHING:
+            entries.append(keyword_entry)
+        found = [rule for _, rules in entries for rule in rules]
+        if not found:
             return list(self.always)
-        haystack = self.haystack(view)
-        if not haystack:
-            return list(self.always)
-        by_literal = self._by_literal
-        found: set[int] = set(self.always)
-        for number in {value for _, value in self._automaton.iter(haystack)}:
-            found.update(by_literal[number])
-        return sorted(found)
+        hits = frozenset().union(*(clauses for clauses, _ in entries))
+        rest = self._rest
+        selected = [rule for rule in set(found) if (need := rest[rule]) is None or need <= hits]
+        selected.extend(self.always)
+        selected.sort()
+        return selected
+
+
+def _literals_by_field(clause_ids: Mapping[Need, int]) -> dict[str, dict[str, frozenset[int]]]:
+    """Field → literal → the ids of the clauses in which that literal occurs in that field."""
+    by_field: dict[str, dict[str, set[int]]] = {}
+    for clause, number in clause_ids.items():
+        for field, literal in sorted(clause):
+            by_field.setdefault(field, {}).setdefault(literal, set()).add(number)
+    return {
+        field: {literal: frozenset(ids) for literal, ids in literals.items()}
+        for field, literals in by_field.items()
+    }

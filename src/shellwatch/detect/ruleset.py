@@ -1,7 +1,7 @@
 """The rule set: rules loaded, mapped, compiled, grouped by log source, prefiltered, and cached on disk.
 
 ``RuleSet.build`` runs load → processing pipeline (Sigma field names to ECS, per log source) → compile
-→ literal needs, and stores the result (the picklable IR, not closures) in
+→ prefilter clauses, and stores the result (the picklable IR, not closures) in
 ``$SHELLWATCH_CACHE_DIR`` (default ``~/.cache/shellwatch``) under a key made of the shellwatch version,
 the IR version, the pipeline function, the files of the detection package (pipelines and their YAML),
 and every rule file's path, modification time, size and content digest. A second start with the same
@@ -22,7 +22,7 @@ import os
 import pickle
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Final
@@ -43,7 +43,7 @@ from shellwatch.detect.compile import (
 )
 from shellwatch.detect.load import LoadResult, line_of, load_rules, rule_files
 from shellwatch.detect.model import LogSource, RuleError
-from shellwatch.detect.prefilter import Need, Prefilter, required_literals
+from shellwatch.detect.prefilter import Prefilter, Requirement, Screen, required_clauses
 from shellwatch.errors import ShellwatchError
 from shellwatch.events import Event
 
@@ -64,8 +64,10 @@ ROUTE_FIELDS: Final = (
     "event.type",
 )
 """What ``event_logsources`` decides on; events equal in these fields go to the same rules."""
+_SCALAR_ROUTE_FIELDS: Final = ROUTE_FIELDS[:5]
+"""The routing fields before ``event.category`` and ``event.type`` (whose values are usually lists)."""
 CACHE_ENV: Final = "SHELLWATCH_CACHE_DIR"
-_CACHE_FORMAT: Final = 1
+_CACHE_FORMAT: Final = 2
 _CODE_FILES: Final = (
     "_ir.py",
     "compile.py",
@@ -135,7 +137,8 @@ class RuleSetData:
     """Everything a rule set is made of that can be cached: plain data, no closures."""
 
     rules: tuple[CompiledRule, ...] = ()
-    needs: tuple[Need | None, ...] = ()
+    needs: tuple[Requirement, ...] = ()
+    """Per rule, the clauses of the literal prefilter (``prefilter.required_clauses``)."""
     errors: tuple[RuleError, ...] = ()
     correlations: tuple[SigmaCorrelationRule, ...] = ()
     files: tuple[str, ...] = ()
@@ -147,12 +150,14 @@ class _Bundle:
 
     rules: tuple[int, ...]
     _prefilter: Prefilter | None = None
-    needs: tuple[Need | None, ...] = ()
+    needs: tuple[Requirement, ...] = ()
+    screens: dict[frozenset[str], Screen] = field(default_factory=dict)
+    """Keyword screens, shared by the bundles of one rule set."""
 
     @property
     def prefilter(self) -> Prefilter:
         if self._prefilter is None:
-            self._prefilter = Prefilter(self.needs)
+            self._prefilter = Prefilter(self.needs, self.screens)
         return self._prefilter
 
 
@@ -174,6 +179,7 @@ class RuleSet:
         self._groups: dict[LogSource, tuple[int, ...]] = _group(self.data.rules)
         self._routes: dict[tuple[object, ...], _Bundle] = {}
         self._bundles: dict[tuple[LogSource, ...], _Bundle] = {}
+        self._screens: dict[frozenset[str], Screen] = {}
 
     @property
     def rules(self) -> tuple[CompiledRule, ...]:
@@ -225,19 +231,26 @@ class RuleSet:
 
     def evaluate(self, event: Event) -> list[CompiledRule]:
         """The rules that match ``event``: route, prefilter, evaluate the candidates."""
-        key = route_key(event)
+        get = event.get
+        category, kind = get("event.category"), get("event.type")  # ECS lists: tuples in the key
+        key = (
+            *map(get, _SCALAR_ROUTE_FIELDS),
+            tuple(category) if category.__class__ is list else category,
+            tuple(kind) if kind.__class__ is list else kind,
+        )
         try:
             bundle = self._routes[key]
-        except KeyError:
-            bundle = self._route(key, event)
-        except TypeError:  # an unhashable value in a routing field: no caching for this event
-            bundle = self._bundle_for(event)
+        except (KeyError, TypeError):  # not routed yet, a syslog event, or another list value
+            bundle = self._route(event)
         if not bundle.rules:
             return []
+        candidates = bundle.prefilter.candidates(event)
+        if not candidates:
+            return []
         view = EventView(event)
-        matchers, rules, found = self._matchers, self.data.rules, []
-        for local in bundle.prefilter.candidates(view):
-            index = bundle.rules[local]
+        indices, matchers, rules, found = bundle.rules, self._matchers, self.data.rules, []
+        for local in candidates:
+            index = indices[local]
             matcher = matchers[index] or self._matcher(index)
             if matcher(view):
                 found.append(rules[index])
@@ -248,10 +261,15 @@ class RuleSet:
         self._matchers[index] = matcher
         return matcher
 
-    def _route(self, key: tuple[object, ...], event: Event) -> _Bundle:
-        bundle = self._bundle_for(event)
-        self._routes[key] = bundle
-        return bundle
+    def _route(self, event: Event) -> _Bundle:
+        key = route_key(event)
+        try:
+            return self._routes[key]
+        except KeyError:
+            bundle = self._routes[key] = self._bundle_for(event)
+            return bundle
+        except TypeError:  # an unhashable value in a routing field: no caching for this event
+            return self._bundle_for(event)
 
     def _bundle_for(self, event: Event) -> _Bundle:
         if self.router is None:
@@ -262,7 +280,8 @@ class RuleSet:
         bundle = self._bundles.get(groups)
         if bundle is None:
             indices = tuple(sorted({index for group in groups for index in self._groups[group]}))
-            bundle = _Bundle(indices, needs=tuple(self.data.needs[index] for index in indices))
+            needs = tuple(self.data.needs[index] for index in indices)
+            bundle = _Bundle(indices, needs=needs, screens=self._screens)
             self._bundles[groups] = bundle
         return bundle
 
@@ -288,7 +307,7 @@ def compile_rules(loaded: LoadResult, pipeline: PipelineFn) -> RuleSetData:
             errors.append(RuleError(path, reason, line_of(path, keys), item.meta.id, item.meta.title))
             continue
         compiled.append(rule)
-    needs = tuple(required_literals(rule.condition) for rule in compiled)
+    needs = tuple(required_clauses(rule.condition) for rule in compiled)
     files = tuple(str(path) for path in loaded.files)
     return RuleSetData(tuple(compiled), needs, tuple(errors), tuple(loaded.correlations), files)
 
