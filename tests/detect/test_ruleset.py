@@ -188,3 +188,21 @@ def test_rule_errors_are_kept_in_the_ruleset(rules_dir: Path, tmp_path: Path) ->
     (error,) = ruleset.errors
     assert error.path.endswith("bad.yml")
     assert error.line is not None
+
+
+def test_the_cache_keeps_only_the_newest_rule_sets(tmp_path: Path) -> None:
+
+    from shellwatch.detect.ruleset import _prune_cache
+
+    for number in range(20):
+        entry = tmp_path / f"rules-{number:02d}.pickle"
+        entry.write_bytes(b"x")
+        os.utime(entry, (1_700_000_000 + number, 1_700_000_000 + number))
+    (tmp_path / "other.txt").write_text("kept")
+    _prune_cache(tmp_path, keep=3)
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "other.txt",
+        "rules-17.pickle",
+        "rules-18.pickle",
+        "rules-19.pickle",
+    ]

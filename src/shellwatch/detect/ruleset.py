@@ -68,6 +68,8 @@ _SCALAR_ROUTE_FIELDS: Final = ROUTE_FIELDS[:5]
 """The routing fields before ``event.category`` and ``event.type`` (whose values are usually lists)."""
 CACHE_ENV: Final = "SHELLWATCH_CACHE_DIR"
 _CACHE_FORMAT: Final = 2
+CACHE_KEEP: Final = 16
+"""How many compiled rule sets the cache directory keeps."""
 _CODE_FILES: Final = (
     "_ir.py",
     "compile.py",
@@ -367,5 +369,13 @@ def _write_cache(path: Path, data: RuleSetData) -> None:
         partial = path.with_suffix(f".{os.getpid()}.tmp")
         partial.write_bytes(payload)
         partial.replace(path)
+        _prune_cache(path.parent)
     except OSError as exc:
         log.warning("cannot write rule cache %s: %s", path, exc)
+
+
+def _prune_cache(directory: Path, keep: int = CACHE_KEEP) -> None:
+    """Remove all but the ``keep`` most recently written rule sets (each rule change writes a new one)."""
+    entries = sorted(directory.glob("rules-*.pickle"), key=lambda entry: entry.stat().st_mtime, reverse=True)
+    for stale in entries[keep:]:
+        stale.unlink(missing_ok=True)
