@@ -273,8 +273,8 @@ _FIELDS: list[Field] = [
     Field(
         "winlog.event_data.*",
         K,
-        "EventData items of a Windows event under their own names, except those copied unchanged to an "
-        "ECS field (CommandLine is only in process.command_line).",
+        "EventData items of a Windows event under their own names (spaces removed: New Value is NewValue), "
+        "except those copied unchanged to an ECS field (CommandLine is only in process.command_line).",
     ),
     Field("winlog.user_data.*", K, "Every UserData item of a Windows event, under its own name."),
     Field(

@@ -42,6 +42,15 @@ def test_common_fields() -> None:
     assert "winlog.event_data.Empty" not in event and "winlog.event_data.Nothing" not in event
 
 
+def test_item_names_with_spaces_lose_them() -> None:
+    """Defender 5007 writes "New Value"; Sigma rules and other tools call it NewValue."""
+    defender = ("Microsoft-Windows-Windows Defender", "Microsoft-Windows-Windows Defender/Operational")
+    event = _event(defender, 5007, {"New Value": "HKLM\\x = 0x0", "Product Name": "Defender"})
+    assert event["winlog.event_data.NewValue"] == "HKLM\\x = 0x0"
+    assert event["winlog.event_data.ProductName"] == "Defender"
+    assert not any(" " in key for key in event)
+
+
 def test_sysmon_process_create() -> None:
     event = _event(
         SYSMON,

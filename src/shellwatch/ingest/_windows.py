@@ -617,7 +617,9 @@ Plan = tuple[tuple[str, str, Rule | None], ...]
 def _plan(fam: Family, event_id: int, names: tuple[str, ...]) -> Plan:
     """For one layout of EventData names: each name, its raw key and its rule (events of a kind share one)."""
     rules = fam.tables.get(event_id, fam.default)
-    return tuple((name, EVENT_DATA + name, rules.get(name)) for name in names)
+    # Some providers name items with spaces ("New Value" in Defender 5007); Sigma and the other tools
+    # write them without ("NewValue"), so the raw key drops the spaces.
+    return tuple((name, EVENT_DATA + name.replace(" ", ""), rules.get(name)) for name in names)
 
 
 def _finish(event: Event, fam: Family, event_id: int) -> None:
