@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: normalize and summarize the bundled sample incident into shellwatch.db
+## run: scan the bundled sample incident (events, alerts, summary) into shellwatch.db
 run: $(STAMP)
 	$(BIN)/shellwatch scan --sample
 
