@@ -249,7 +249,7 @@ def put(event: Event, key: str, value: str | int | None) -> None:
 
 
 def put_id(event: Event, key: str, value: str | None) -> None:
-    """Set a user/group id unless it is audit's "unset" (4294967295, -1)."""
+    """Set a user, group or session id unless it is audit's "unset" (4294967295, -1) or empty."""
     if value is not None and value not in UNSET and value not in EMPTY:
         event[key] = value
 
@@ -324,9 +324,7 @@ def apply_ids(event: Event, record: Record) -> None:
     put_id(event, "user.effective.group.id", get("egid"))
     put_name(event, "user.effective.group.name", record.name("EGID"))
     put_id(event, "process.saved_group.id", get("sgid"))
-    ses = get("ses")
-    if ses is not None and ses not in UNSET and ses not in EMPTY:
-        event["auditd.session"] = ses
+    put_id(event, "auditd.session", get("ses"))
 
 
 def apply_keys(event: Event, key: str | None) -> None:
@@ -538,9 +536,7 @@ def apply_user_message(event: Event, record: Record) -> None:
     put_id(event, "process.real_user.id", get("uid"))
     put_name(event, "process.real_user.name", record.name("UID"))
     put_id(event, "process.saved_user.id", get("suid"))
-    ses = get("ses")
-    if ses is not None and ses not in UNSET and ses not in EMPTY:
-        event["auditd.session"] = ses
+    put_id(event, "auditd.session", get("ses"))
     _apply_account(event, record)
     _apply_remote(event, record)
     put(event, "event.outcome", outcome(get("res")))

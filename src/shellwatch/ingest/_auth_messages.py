@@ -730,10 +730,6 @@ def program_key(program: str) -> tuple[str, str | None]:
     return basename(program).lower(), None
 
 
-def is_auth_program(program: str) -> bool:
-    return program_key(program)[0] in AUTH_PROGRAMS
-
-
 def normalize(event: Event, program: str | None, message: str) -> int:
     """Add the ECS fields that ``message`` of ``program`` implies to ``event``; return its repeat count.
 
