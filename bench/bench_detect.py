@@ -29,8 +29,9 @@ DEFAULT_EVTX = HERE.parent.parent / "shared" / "corpus" / "evtx-bench"
 
 
 def read_events(files: list[str]) -> Iterator[Event]:
+    config = IngestConfig(format="evtx")
     for source in expand(files):
-        yield from ingest_source(source, FileReport(source.name), IngestConfig(format="evtx"))
+        yield from ingest_source(source, FileReport(source.name), config)
 
 
 def build(rules: Path, cache: Path) -> tuple[RuleSet, float]:

@@ -47,6 +47,10 @@ class Collect:
         self.events: list[Event] = []
         self.alerts: list[Alert] = []
         self.issues: list[ParseIssue] = []
+        self.started = 0
+
+    def start(self) -> None:
+        self.started += 1
 
     def event(self, event: Event) -> None:
         self.events.append(event)
@@ -106,3 +110,4 @@ def test_two_workers_equal_one_process(ruleset: RuleSet, tmp_path: Path) -> None
     assert sorted(rows, key=lambda row: row[-1]) == sorted(
         map(event_row, serial.events), key=lambda row: row[-1]
     )
+    assert serial.started == parallel.started == 1

@@ -19,6 +19,10 @@ class ListSink:
         self.events: list[Event] = []
         self.alerts: list[Event] = []
         self.issues: list[ParseIssue] = []
+        self.started = 0
+
+    def start(self) -> None:
+        self.started += 1
 
     def event(self, event: Event) -> None:
         self.events.append(event)

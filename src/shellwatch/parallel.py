@@ -93,7 +93,9 @@ def run_scan_parallel(
     summary = ScanSummary(files=[FileReport(source.name) for source in sources])
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for result in pool.imap_unordered(scan_file, _balanced(sources), chunksize=1):
+            results = pool.imap_unordered(scan_file, _balanced(sources), chunksize=1)
+            sinks.start()  # while the workers read: opening the database overlaps their work
+            for result in results:
                 _collect(result, summary, detection, sinks, store_rows)
                 if on_file is not None:
                     on_file(result.report)

@@ -153,6 +153,7 @@ def run_scan(
 ) -> ScanSummary:
     """Read every source, detect on every event, and hand events, alerts and issues to the sinks."""
     summary = ScanSummary()
+    sinks.start()
     for source in sources:
         report = FileReport(source.name)
         summary.files.append(report)

@@ -24,6 +24,7 @@ class FileReport(Protocol):
 
 
 class Sink(Protocol):
+    def start(self) -> None: ...
     def event(self, event: Event) -> None: ...
     def alert(self, alert: Alert) -> None: ...
     def issue(self, issue: ParseIssue) -> None: ...
@@ -36,6 +37,11 @@ class Sinks:
 
     def __init__(self, sinks: Sequence[Sink]) -> None:
         self.sinks = list(sinks)
+
+    def start(self) -> None:
+        """Called once before the first item (by a parallel scan, once its workers run)."""
+        for sink in self.sinks:
+            sink.start()
 
     def event(self, event: Event) -> None:
         for sink in self.sinks:
@@ -71,6 +77,9 @@ class NdjsonSink:
         self.with_events = events
         self.with_alerts = alerts
 
+    def start(self) -> None:
+        pass
+
     def event(self, event: Event) -> None:
         if self.with_events:
             self.stream.write(dumps(event))
@@ -96,6 +105,9 @@ class DeadLetterSink:
         self.path = path
         self._stream: IO[bytes] | None = None
         self.count = 0
+
+    def start(self) -> None:
+        pass
 
     def event(self, event: Event) -> None:
         pass
@@ -128,17 +140,38 @@ class DeadLetterSink:
 
 
 class StoreSink:
-    """Writes a scan's events, alerts and parse errors to the database in batches."""
+    """Writes a scan's events, alerts and parse errors to the database in batches.
 
-    def __init__(self, store: Store, scan_id: int, *, keep_events: bool = True, batch: int = 2000) -> None:
-        self.store = store
-        self.scan_id = scan_id
+    The database is opened, and the scan run begun, by :meth:`start`: a parallel scan calls it once its
+    workers are running, so that loading the database layer overlaps their work.
+    """
+
+    def __init__(
+        self, url: str, inputs: Sequence[str], *, keep_events: bool = True, batch: int = 2000
+    ) -> None:
+        self.url = url
+        self.inputs = list(inputs)
         self.keep_events = keep_events
         self.batch = batch
+        self._store: Store | None = None
+        self.scan_id = 0
         self._events: list[Event] = []
         self._alerts: list[Alert] = []
         self._issues: list[ParseIssue] = []
         self._files: list[dict[str, object]] = []
+
+    def start(self) -> None:
+        if self._store is None:
+            from shellwatch.store.db import Store
+
+            self._store = Store(self.url)
+            self.scan_id = self._store.begin_scan(self.inputs)
+
+    @property
+    def store(self) -> Store:
+        self.start()
+        assert self._store is not None
+        return self._store
 
     def event(self, event: Event) -> None:
         if not self.keep_events:
@@ -174,3 +207,11 @@ class StoreSink:
 
     def close(self) -> None:
         self.flush()
+
+    def finish(self, status: str, totals: dict[str, int]) -> None:
+        """Record how the scan run ended and release the database."""
+        store = self.store
+        try:
+            store.finish_scan(self.scan_id, status, totals)
+        finally:
+            store.close()

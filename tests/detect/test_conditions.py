@@ -106,6 +106,17 @@ def test_keywords_search_every_value(event: Event, expected: bool) -> None:
     assert matches("keywords:\n  - whoami\n  - 'net user'\ncondition: keywords", event) is expected
 
 
+@pytest.mark.parametrize(
+    "field", ["log.file.path", "shellwatch.log.format", "event.category", "event.dataset", "related.user"]
+)
+def test_keywords_skip_provenance_and_categorization(field: str) -> None:
+    """Where an event was read from, and the ECS categories shellwatch set, are not the event's content."""
+    detection = "keywords:\n  - mimikatz\ncondition: keywords"
+    assert not matches(detection, {field: "/cases/mimikatz-run/security.evtx", CL: "whoami"})
+    assert not matches(detection, {field: ["mimikatz"], CL: "whoami"})
+    assert matches(detection, {field: "/cases/mimikatz-run/security.evtx", CL: "mimikatz.exe"})
+
+
 def test_keyword_with_wildcards_and_numbers() -> None:
     detection = "keywords:\n  - 'mimi*katz'\n  - 4242\ncondition: keywords"
     assert matches(detection, {"message": "ran MIMI-x-KATZ.exe"})

@@ -113,6 +113,7 @@ def test_keywords_are_searched_in_every_value() -> None:
         assert prefilter.candidates({"l": ["a", "WHO'AMI"]}) == [0]
         assert prefilter.candidates({"l": ["a", 'B"\\X']}) == [0]
         assert prefilter.candidates({CL: "zz who'ami"}) == [0, 1]
+        assert prefilter.candidates({"log.file.path": "/logs/who'ami.evtx", "n": 7}) == []
 
 
 RULES = [

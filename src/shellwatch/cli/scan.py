@@ -56,6 +56,9 @@ class AlertKeeper:
     def event(self, event: Event) -> None:
         """Events are not shown."""
 
+    def start(self) -> None:
+        """Nothing to open."""
+
     def alert(self, alert: Alert) -> None:
         if len(self.alerts) < self.limit:
             self.alerts.append(alert)
@@ -107,8 +110,6 @@ def scan(
     ] = None,
 ) -> None:
     """Normalize logs, run the Sigma rules, store events, alerts and errors, and report the alerts."""
-    from shellwatch.store.db import Store  # SQLAlchemy is loaded only by the commands that store
-
     config = ingest_config(log_format, host, user, year, mapping)
     sources = sources_of(paths, sample)
     detection = detection_stage(rules, no_builtin_rules)
@@ -119,27 +120,25 @@ def scan(
     if chosen is AlertFormat.JSONL:
         stream = output.open("wb") if output else sys.stdout.buffer
     keeper = AlertKeeper()
-    store = Store(database_url(db))
-    scan_id = store.begin_scan([source.name for source in sources])
     dead = DeadLetterSink(dead_letter)
-    store_sink = StoreSink(store, scan_id, keep_events=not no_store_events)
+    inputs = [source.name for source in sources]
+    store_sink = StoreSink(database_url(db), inputs, keep_events=not no_store_events)
     sinks: list[Sink] = [store_sink, dead, keeper]
     if stream is not None:
         sinks.append(NdjsonSink(stream, events=False, alerts=True))
     try:
         summary = run(sources, config, detection, sinks, workers or default_workers(sources), store_sink)
     except BaseException:
-        store.finish_scan(scan_id, "failed", {})
+        store_sink.finish("failed", {})
         raise
     else:
-        store.finish_scan(scan_id, "done", summary.totals())
+        store_sink.finish("done", summary.totals())
     finally:
-        store.close()
         if output is not None and stream is not None:
             stream.close()
     if chosen is AlertFormat.TABLE:
         _print_alert_table(keeper.alerts, summary.alerts, output)
-    _print_summary(summary, scan_id, database_url(db), all_files, detection.rule_count())
+    _print_summary(summary, store_sink.scan_id, database_url(db), all_files, detection.rule_count())
     if dead.count:
         err.print(f"[yellow]{dead.count} unparsed records written to {dead_letter}[/yellow]")
     if fail_on_alert and summary.alerts:

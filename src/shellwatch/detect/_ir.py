@@ -4,8 +4,9 @@ A rule's condition becomes a tree of these nodes (``compile.to_ir``); the tree i
 cache stores on disk, and ``compile.build_matcher`` turns it into closures when the rule is first used.
 
 Leaves test one event field (``field`` is the ECS name after the processing pipeline) or, when
-``field`` is ``None``, every value of the event (a Sigma keyword search). String tests compare the
-lower-cased event text with lower-cased patterns unless ``cased`` is set.
+``field`` is ``None``, every value of the event but the provenance and categorization fields that
+shellwatch adds (a Sigma keyword search; ``_view.KEYWORD_SKIP``). String tests compare the lower-cased
+event text with lower-cased patterns unless ``cased`` is set.
 """
 
 from __future__ import annotations

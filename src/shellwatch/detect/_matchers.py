@@ -48,6 +48,8 @@ TextTest = Callable[[str], object]
 _CONTAINS_LOOP_MAX: Final = 3
 """Up to this many ``contains`` patterns are tried one by one; more go into one Aho-Corasick automaton."""
 
+_CIDR_CACHE_MAX: Final = 4096
+"""Addresses remembered per CIDR test before its cache is cleared."""
 _DECIMAL: Final = re.compile(r"\s*[+-]?\d+(?:\.\d*)?\s*")
 """Numeric text: plain decimals only (no exponent, no ``_``), which the prefilter relies on."""
 _NULL_TEXTS: Final = (None, ())
@@ -193,12 +195,19 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 def _cidr_test(networks: tuple[str, ...]) -> TextTest:
     parsed = [ipaddress.ip_network(network) for network in networks]
+    seen: dict[str, bool] = {}  # addresses repeat (one per host or peer): each is tested once
 
     def test(text: str) -> bool:
-        address = _ip(text)
-        if address is None:
-            return False
-        return any(address.version == net.version and address in net for net in parsed)
+        found = seen.get(text)
+        if found is None:
+            address = _ip(text)
+            found = address is not None and any(
+                address.version == net.version and address in net for net in parsed
+            )
+            if len(seen) >= _CIDR_CACHE_MAX:
+                seen.clear()
+            seen[text] = found
+        return found
 
     return test
 

@@ -2,11 +2,13 @@
 
 ``EventView`` is a ``dict`` from field name to the field's lower-cased text (a ``str``), a tuple of texts
 (for list values) or ``None`` (absent or null), filled on first access. Key ``None`` holds the texts of
-every value of the event, for keyword searches. ``raw`` gives the same shapes without lower-casing, for
-case-sensitive tests and regular expressions.
+every value that keyword searches read (all but :data:`KEYWORD_SKIP`). ``raw`` gives the same shapes
+without lower-casing, for case-sensitive tests and regular expressions.
 """
 
 from __future__ import annotations
+
+from typing import Final
 
 from shellwatch.events import Event, Value
 
@@ -44,13 +46,37 @@ def lowered_text(value: Value | object) -> Text:
     return text_of(value).lower()
 
 
+KEYWORD_SKIP: Final = frozenset(
+    {
+        "log.file.path",
+        "log.offset",
+        "shellwatch.log.format",
+        "event.kind",
+        "event.module",
+        "event.dataset",
+        "event.category",
+        "event.type",
+        "host.os.type",
+        "related.user",
+        "related.ip",
+        "related.hash",
+        "related.hosts",
+    }
+)
+"""Fields keyword searches do not read: where shellwatch read the event from, the ECS categorization it
+set, and the ``related.*`` copies of values found elsewhere in the event. A keyword such as ``process``
+or a log file named after a tool must not make every event of that kind or file match."""
+
 JOIN = "\uffff"
 """Separates the texts of :meth:`EventView.joined`: a Unicode non-character, not case-ignorable."""
 
 
 def _all_texts(event: Event) -> tuple[str, ...]:
+    """The texts keyword searches read: every value of the event but those of :data:`KEYWORD_SKIP`."""
     texts: list[str] = []
-    for value in event.values():
+    for key, value in event.items():
+        if key in KEYWORD_SKIP:
+            continue
         if value.__class__ is str:
             texts.append(value)
             continue

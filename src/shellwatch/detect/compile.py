@@ -18,7 +18,8 @@ Semantics decided here (the Sigma specification leaves them to implementations):
 * numbers match numbers and numeric text (``EventID: 4688`` matches ``4688`` and ``"4688"``);
 * ``field: null`` matches an absent field, ``None`` or an empty list, not an empty string;
 * ``field: '*'`` matches any present value, including the empty string;
-* keywords (values without a field) are substring searches over every value of the event, as in full-text
+* keywords (values without a field) are substring searches over every value of the event but the
+  provenance and categorization fields shellwatch adds (``_view.KEYWORD_SKIP``), as in full-text
   search: ``keywords: ['whoami']`` behaves like ``'*whoami*'``;
 * ``|expand`` placeholders that the processing pipeline left unresolved make the rule a load error (a
   wildcard would silently turn ``not ComputerName|expand: '%admin_hosts%'`` into "never");

@@ -30,7 +30,8 @@ Soundness (the prefilter never drops a rule that would match):
   original text; for ASCII characters the lower-cased text then contains them lower-cased. Under
   IGNORECASE a plain ``i``, ``k`` or ``s`` may match a non-ASCII letter that lower-cases to something
   else, so those break the run (:func:`regex_literal`).
-* Keyword searches test every value of the event: their literals belong to the pseudo-field
+* Keyword searches test every value of the event but those of ``KEYWORD_SKIP`` (the screen reads
+  those too, which only adds candidates): their literals belong to the pseudo-field
   :data:`KEYWORDS` and are looked for in every value (:class:`_KeywordIndex`).
 * ``NOT`` and every other leaf (comparisons, CIDR, null, exists, field references) give no clause.
 * Dropping clauses only adds candidates: a rule's non-primary clauses that involve keywords are not
@@ -54,7 +55,7 @@ import ahocorasick
 from shellwatch.detect._ir import And as AndNode
 from shellwatch.detect._ir import GlobTest, Node, NumTest, RegexTest, StrTest
 from shellwatch.detect._ir import Or as OrNode
-from shellwatch.detect._view import _all_texts, lowered_text
+from shellwatch.detect._view import KEYWORD_SKIP, _all_texts, lowered_text
 from shellwatch.events import Event
 
 Need = frozenset[tuple[str, str]]
@@ -287,26 +288,39 @@ class Screen:
         """Texts made only of digits, hex letters and time punctuation contain no core (when true)."""
 
     def clean(self, event: Event) -> bool:
-        """True when no value of ``event`` contains any core (so no value contains any literal)."""
+        """True when no value keyword searches read in ``event`` contains any core (so no literal either)."""
         clean = self._clean
-        unknown: list[str] = []
-        for value in event.values():  # a plain loop: faster than map/filter chains here
-            if value.__class__ is not str:
-                unknown.append(format(value))
-            elif value not in clean:
-                unknown.append(value)
+        # Most values were seen before and found clean: one pass in a comprehension finds the others.
+        unknown = [key for key, value in event.items() if value.__class__ is not str or value not in clean]
         if not unknown:
             return True
-        joined = "\n".join(unknown).lower()
-        if (self._plain is None or self._plain(joined) is None) and next(
-            self._automaton.iter(joined), None
-        ) is not None:
+        plain = self._plain
+        texts: list[str] = []
+        for key in unknown:
+            if key in KEYWORD_SKIP:
+                continue
+            value = event[key]
+            kind = value.__class__
+            if kind is str:
+                texts.append(value)  # type: ignore[arg-type]
+            elif kind is list:
+                texts.extend(
+                    item if item.__class__ is str else format(item)
+                    for item in value  # type: ignore[union-attr]
+                    if item.__class__ is not str or item not in clean
+                )
+            elif kind is not int or plain is None:  # an int's text is digits and a sign: plain
+                texts.append(format(value))
+        if not texts:
+            return True
+        joined = "\n".join(texts).lower()
+        if (plain is None or plain(joined) is None) and next(self._automaton.iter(joined), None) is not None:
             return False
         self._chars += len(joined)
         if len(clean) >= _SCREEN_MAX or self._chars > _CACHE_CHARS:
             clean.clear()
             self._chars = len(joined)
-        clean.update(unknown)
+        clean.update(texts)
         return True
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Iterator
+from functools import cache
 
 from shellwatch.errors import UnknownFormatError
 from shellwatch.ingest.base import Reader
@@ -59,14 +60,17 @@ def register(reader: type[Reader]) -> type[Reader]:
     return READERS.add(reader)
 
 
-def reader_modules() -> list[str]:
+@cache
+def reader_modules() -> tuple[str, ...]:
     """Names of the public modules of the ingest package (each defines at least one reader)."""
     import shellwatch.ingest as package
 
-    return sorted(
-        f"{package.__name__}.{info.name}"
-        for info in pkgutil.iter_modules(package.__path__)
-        if not info.name.startswith("_") and info.name not in {"base", "registry"}
+    return tuple(
+        sorted(
+            f"{package.__name__}.{info.name}"
+            for info in pkgutil.iter_modules(package.__path__)
+            if not info.name.startswith("_") and info.name not in {"base", "registry"}
+        )
     )
 
 

@@ -114,8 +114,8 @@ def _text(value: Value) -> str | None:
     return None if value is None or isinstance(value, list) else str(value)
 
 
-# The events table as plain text columns: rows whose document is already JSON text are written as they
-# are, without a second serialization (PostgreSQL casts the text to its JSON column type).
+# The events and alerts tables as plain text columns: documents are serialized once, by orjson, and written
+# as they are, without a second serialization (PostgreSQL casts the text to its JSON column type).
 _EVENT_ROWS = Table(
     "events",
     MetaData(),
@@ -126,6 +126,20 @@ _EVENT_ROWS = Table(
     Column("dataset", String(64)),
     Column("action", String(128)),
     Column("process_name", String(255)),
+    Column("doc", Text),
+)
+
+
+_ALERT_ROWS = Table(
+    "alerts",
+    MetaData(),
+    Column("scan_id", Integer),
+    Column("timestamp", String(40)),
+    Column("rule_id", String(64)),
+    Column("rule_name", Text),
+    Column("level", String(16)),
+    Column("category", String(32)),
+    Column("host", String(255)),
     Column("doc", Text),
 )
 
@@ -187,6 +201,7 @@ class Store:
             raise StoreError(f"cannot write to {self.url}: {exc}") from exc
 
     def add_alerts(self, scan_id: int, alerts: Sequence[Alert]) -> None:
+        """Alerts in one transaction, each document serialized once (as for events)."""
         if not alerts:
             return
         rows = [
@@ -198,11 +213,15 @@ class Store:
                 "level": _text(doc.get("rule.level")),
                 "category": _text(doc.get("shellwatch.category")),
                 "host": _text(doc.get("host.name")),
-                "doc": doc,
+                "doc": orjson.dumps(doc).decode(),
             }
             for doc in alerts
         ]
-        self._insert(StoredAlert, rows)
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(_ALERT_ROWS.insert(), rows)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot write to {self.url}: {exc}") from exc
 
     def add_parse_errors(self, scan_id: int, issues: Iterable[ParseIssue]) -> None:
         rows = [
