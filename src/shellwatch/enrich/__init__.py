@@ -1,0 +1,1 @@
+"""Enrichment: what an analyst needs beside an alert, one module per kind of context."""
