@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Final
 
@@ -78,3 +78,16 @@ def canonical_ip(text: str) -> str | None:
         return str(ipaddress.ip_address(text))
     except ValueError:
         return None
+
+
+def timestamp_micros(value: object) -> int | None:
+    """``@timestamp`` text as microseconds since the epoch; ``None`` when absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH) // timedelta(microseconds=1)

@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 
 from shellwatch.detect.model import Match
 from shellwatch.detect.stage import DetectionStage
+from shellwatch.enrich.stage import EnrichmentStage
 from shellwatch.events import Alert
 from shellwatch.ingest.base import ParseIssue
 from shellwatch.pipeline import FileReport, IngestConfig, ScanSummary, ingest_source
 from shellwatch.sinks import Sinks
 from shellwatch.sources.files import Source
+from shellwatch.state.stage import ContextStage
 from shellwatch.store.rows import EventRow, event_row
 
 RowsSink = Callable[[Sequence[EventRow]], None]
@@ -45,6 +47,8 @@ class _Job:
     config: IngestConfig
     detection: DetectionStage
     keep_rows: bool
+    context: ContextStage | None
+    enrichment: EnrichmentStage
 
 
 _job: _Job | None = None  # set in each forked worker before it starts (fork inherits it)
@@ -63,13 +67,17 @@ def scan_file(index: int) -> FileResult:
     assert job is not None, "scan_file runs in a worker started by run_scan_parallel"
     source = job.sources[index]
     result = FileResult(index, FileReport(source.name))
-    detection = job.detection
+    detection, context, enrichment = job.detection, job.context, job.enrichment
     for event in ingest_source(source, result.report, job.config, result.issues.append):
+        if context is not None:
+            context.process(event)
         if job.keep_rows:
             result.rows.append(event_row(event))
         alerts, matches = detection.split(event)
-        result.alerts.extend(alerts)
+        for alert in alerts:
+            enrichment.push(alert)
         result.matches.extend(matches)
+    result.alerts = enrichment.flush()
     return result
 
 
@@ -86,22 +94,31 @@ def run_scan_parallel(
     workers: int,
     store_rows: RowsSink | None = None,
     on_file: Callable[[FileReport], None] | None = None,
+    context: ContextStage | None = None,
+    enrichment: EnrichmentStage | None = None,
 ) -> ScanSummary:
-    """:func:`shellwatch.pipeline.run_scan` on ``workers`` processes; stored events go to ``store_rows``."""
+    """:func:`shellwatch.pipeline.run_scan` on ``workers`` processes; stored events go to ``store_rows``.
+
+    Each worker has its own copy of the context tables and enriches the alerts of a file when the file is
+    done; correlation alerts are enriched here.
+    """
     global _job  # noqa: PLW0603 - handed to the forked workers, reset when they are done
-    _job = _Job(sources, config, detection, store_rows is not None)
+    enrichment = enrichment or EnrichmentStage()
+    _job = _Job(sources, config, detection, store_rows is not None, context, enrichment)
     summary = ScanSummary(files=[FileReport(source.name) for source in sources])
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             results = pool.imap_unordered(scan_file, _balanced(sources), chunksize=1)
             sinks.start()  # while the workers read: opening the database overlaps their work
             for result in results:
-                _collect(result, summary, detection, sinks, store_rows)
+                _collect(result, summary, detection, sinks, store_rows, enrichment)
                 if on_file is not None:
                     on_file(result.report)
     finally:
         _job = None
     for alert in detection.flush():
+        enrichment.push(alert)
+    for alert in enrichment.flush():
         summary.alerts += 1
         sinks.alert(alert)
     return summary
@@ -113,14 +130,17 @@ def _collect(
     detection: DetectionStage,
     sinks: Sinks,
     store_rows: RowsSink | None,
+    enrichment: EnrichmentStage,
 ) -> None:
     summary.files[result.index] = result.report
     for issue in result.issues:
         sinks.issue(issue)
     if store_rows is not None and result.rows:
         store_rows(result.rows)
-    alerts = result.alerts + [alert for match in result.matches for alert in detection.correlate(match)]
-    for alert in alerts:
+    for alert in result.alerts:
         summary.alerts += 1
         sinks.alert(alert)
+    for match in result.matches:
+        for alert in detection.correlate(match):
+            enrichment.push(alert)
     sinks.file_done(result.report)

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shellwatch.detect.stage import DetectionStage
+from shellwatch.enrich.stage import EnrichmentStage
 from shellwatch.events import Event
 from shellwatch.ingest.base import ParseIssue, ReadContext, ReaderOptions
 from shellwatch.ingest.registry import ReaderRegistry, load_readers
 from shellwatch.sinks import Sinks
 from shellwatch.sources.files import Source
+from shellwatch.state.stage import ContextStage
 
 UNKNOWN_FORMAT = "unknown format (no reader recognises it; name one with --format)"
 
@@ -150,22 +152,32 @@ def run_scan(
     detection: DetectionStage,
     sinks: Sinks,
     on_file: Callable[[FileReport], None] | None = None,
+    context: ContextStage | None = None,
+    enrichment: EnrichmentStage | None = None,
 ) -> ScanSummary:
-    """Read every source, detect on every event, and hand events, alerts and issues to the sinks."""
+    """Read every source; give each event its context, detect on it, enrich the alerts; feed the sinks.
+
+    The flow, per event: ingest → context (process table, sessions, flows) → detection. Alerts are held by
+    the enrichment stage and leave, enriched, at the end.
+    """
     summary = ScanSummary()
+    enrichment = enrichment or EnrichmentStage()
     sinks.start()
     for source in sources:
         report = FileReport(source.name)
         summary.files.append(report)
         for event in ingest_source(source, report, config, sinks.issue):
+            if context is not None:
+                context.process(event)
             sinks.event(event)
             for alert in detection.process(event):
-                summary.alerts += 1
-                sinks.alert(alert)
+                enrichment.push(alert)
         sinks.file_done(report)
         if on_file is not None:
             on_file(report)
     for alert in detection.flush():
+        enrichment.push(alert)
+    for alert in enrichment.flush():
         summary.alerts += 1
         sinks.alert(alert)
     return summary

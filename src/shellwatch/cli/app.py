@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shellwatch.detect.stage import DetectionStage
+from shellwatch.enrich.stage import EnrichmentStage
 from shellwatch.errors import ShellwatchError
 from shellwatch.ingest.base import ReaderOptions
 from shellwatch.ingest.registry import load_readers
@@ -22,6 +23,7 @@ from shellwatch.parallel import run_scan_parallel
 from shellwatch.pipeline import FileReport, IngestConfig, ScanSummary, run_scan
 from shellwatch.sinks import Sink, Sinks, StoreSink
 from shellwatch.sources.files import Source, expand
+from shellwatch.state.stage import ContextStage
 
 app = typer.Typer(
     help="shellwatch: command-shell monitoring for SOC teams (MITRE ATT&CK T1059).",
@@ -112,6 +114,8 @@ def run(
     sinks: list[Sink],
     workers: int = 1,
     store: StoreSink | None = None,
+    context: ContextStage | None = None,
+    enrichment: EnrichmentStage | None = None,
 ) -> ScanSummary:
     """The pipeline over ``sources``, on ``workers`` processes, with a progress bar on a terminal.
 
@@ -129,8 +133,10 @@ def run(
         try:
             if workers > 1:
                 rows = store.event_rows if store is not None and store.keep_events else None
-                return run_scan_parallel(sources, config, detection, fanout, workers, rows, on_file)
-            return run_scan(sources, config, detection, fanout, on_file)
+                return run_scan_parallel(
+                    sources, config, detection, fanout, workers, rows, on_file, context, enrichment
+                )
+            return run_scan(sources, config, detection, fanout, on_file, context, enrichment)
         finally:
             fanout.close()
 

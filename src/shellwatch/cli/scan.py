@@ -34,11 +34,15 @@ from shellwatch.cli.render import ALERT_ROWS, alert_table, file_table, format_ta
 from shellwatch.detect.engine import Detector
 from shellwatch.detect.ruleset import RuleSet
 from shellwatch.detect.stage import DetectionStage
+from shellwatch.enrich.base import Enricher
+from shellwatch.enrich.context import ContextEnricher
+from shellwatch.enrich.stage import EnrichmentStage
 from shellwatch.events import Alert, Event
 from shellwatch.ingest.base import ParseIssue
 from shellwatch.parallel import default_workers
 from shellwatch.pipeline import ScanSummary
 from shellwatch.sinks import DeadLetterSink, FileReport, NdjsonSink, Sink, StoreSink
+from shellwatch.state.stage import ContextStage
 
 
 class AlertFormat(StrEnum):
@@ -71,6 +75,11 @@ class AlertKeeper:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def default_enrichers(context: ContextStage) -> list[Enricher]:
+    """The enrichers every scan runs."""
+    return [ContextEnricher(context)]
 
 
 def detection_stage(rule_paths: list[Path] | None, no_builtin: bool) -> DetectionStage:
@@ -127,7 +136,18 @@ def scan(
     if stream is not None:
         sinks.append(NdjsonSink(stream, events=False, alerts=True))
     try:
-        summary = run(sources, config, detection, sinks, workers or default_workers(sources), store_sink)
+        context = ContextStage()
+        enrichment = EnrichmentStage(default_enrichers(context))
+        summary = run(
+            sources,
+            config,
+            detection,
+            sinks,
+            workers or default_workers(sources),
+            store_sink,
+            context,
+            enrichment,
+        )
     except BaseException:
         store_sink.finish("failed", {})
         raise

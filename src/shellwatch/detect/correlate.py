@@ -51,7 +51,7 @@ import heapq
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Final, Protocol
 
@@ -70,7 +70,7 @@ from shellwatch.detect._correlate_spec import (
 )
 from shellwatch.detect._correlate_window import CountWindow, Key, OrderedWindow, Window, freeze, thaw
 from shellwatch.detect.model import Match, RuleMeta
-from shellwatch.events import EPOCH, Alert, Event, Value, format_timestamp
+from shellwatch.events import EPOCH, Alert, Event, Value, format_timestamp, timestamp_micros
 from shellwatch.schema import Kind
 
 __all__ = [
@@ -581,15 +581,7 @@ def _as_key(value: list[Any]) -> GroupKey:
 
 def _micros(value: Value | None) -> int | None:
     """``@timestamp`` text as microseconds since the epoch; ``None`` when absent or unreadable."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - EPOCH) // _ONE_MICRO
+    return timestamp_micros(value)
 
 
 def _text(moment: int) -> str:

@@ -1,0 +1,1 @@
+"""State that spans events, kept per host: the process table, login sessions, network connections."""

@@ -1,0 +1,453 @@
+"""The process table of each host: lineage, session and entry leaders, rebuilt from process events.
+
+Every process event of a host goes through :meth:`HostProcesses.observe` in time order. A process start
+(an exec: Sysmon 1, 4688, auditd ``execve``, eslogger ``exec``, osquery ``process_events``) adds a
+:class:`Proc` keyed by ``process.entity_id``, so a pid used again later never joins the wrong tree; the pid
+points at its newest process. Any other event of a known pid or entity (a connection, a file write) is
+given the same context without changing the table. A pid the table has never seen (a process started
+before the log began) gets a placeholder from what the event tells of it, so that its children still link.
+
+The event is then filled, where its source left the fields empty:
+
+* ``process.parent.*`` and ``process.parent.parent.*`` (the grandparent) from the table;
+* ``shellwatch.process.ancestry.{executable,command_line,pid,entity_id}``: parallel lists, nearest first,
+  up to :data:`MAX_DEPTH` ancestors;
+* ``process.entry_leader.*`` and ``process.entry_meta.type`` in Elastic's sense: the first process of a
+  remote or terminal session (the child of ``sshd``, ``login``, a terminal) or a service started directly
+  by init, cron, the Windows service control manager or the task scheduler (see :data:`ENTRY_SOURCES`);
+* ``process.session_leader.*``: the oldest ancestor in the same login session (audit ``ses``, Windows
+  logon id, macOS audit session), or the entry leader when the source has no session ids;
+* ``process.interactive`` and ``process.tty.name`` inherited from the parent when the event lacks them.
+
+Memory is bounded: processes that ended are dropped after ``ended_horizon`` of event time, every process
+not seen for ``horizon`` is dropped, and a host keeps at most ``max_processes`` (least recently seen go
+first). The table is plain data: :meth:`ProcessTable.state` and :meth:`ProcessTable.from_state` save and
+restore it between runs of a live source.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Final
+
+from shellwatch.events import Event, basename, entity_id
+from shellwatch.state.clock import event_micros
+
+MAX_DEPTH: Final = 16
+"""Ancestors listed in ``shellwatch.process.ancestry`` (a loop in broken data stops there too)."""
+MICROS: Final = 1_000_000
+
+ENTRY_SOURCES: Final[dict[str, str]] = {
+    "sshd": "sshd",
+    "dropbear": "sshd",
+    "login": "terminal",
+    "agetty": "console",
+    "getty": "console",
+    "mingetty": "console",
+    "gnome-terminal-server": "terminal",
+    "xterm": "terminal",
+    "konsole": "terminal",
+    "terminal": "terminal",
+    "iterm2": "terminal",
+    "tmux: server": "terminal",
+    "tmux": "terminal",
+    "screen": "terminal",
+    "cron": "cron",
+    "crond": "cron",
+    "anacron": "cron",
+    "atd": "cron",
+    "systemd": "init",
+    "init": "init",
+    "launchd": "init",
+    "containerd-shim": "container",
+    "containerd-shim-runc-v2": "container",
+    "runc": "container",
+    "conmon": "container",
+    "kubelet": "kubelet",
+    "ssm-session-worker": "ssm",
+    "teleport": "teleport",
+    "services.exe": "service",
+    "taskeng.exe": "scheduled-task",
+    "taskhostw.exe": "scheduled-task",
+    "wmiprvse.exe": "wmi",
+    "winlogon.exe": "console",
+    "userinit.exe": "console",
+    "explorer.exe": "console",
+    "termsrv.exe": "terminal",
+    "rdpinit.exe": "terminal",
+    "sshd.exe": "sshd",
+}
+"""Executable name of a parent → how a session its child starts begins (``process.entry_meta.type``)."""
+
+_SCHEDULE_MARKERS: Final = ("-s schedule", "schedule")
+"""A ``svchost.exe`` whose command line names the Schedule service starts scheduled tasks."""
+
+
+@dataclass(slots=True)
+class Proc:
+    """One process as the table knows it."""
+
+    entity_id: str
+    pid: int | None = None
+    ppid: int | None = None
+    parent: str | None = None
+    executable: str | None = None
+    command_line: str | None = None
+    args: list[str] | None = None
+    user: str | None = None
+    session: str | None = None
+    tty: str | None = None
+    interactive: bool | None = None
+    start: str | None = None
+    seen: int = 0
+    ended: int | None = None
+    entry: str | None = None
+    entry_type: str | None = None
+    session_leader: str | None = None
+    placeholder: bool = False
+
+    @property
+    def name(self) -> str | None:
+        return basename(self.executable) if self.executable else None
+
+
+@dataclass(frozen=True, slots=True)
+class TableSettings:
+    horizon: float = 7 * 86400.0
+    """Seconds of event time after which a process not seen again is forgotten."""
+    ended_horizon: float = 300.0
+    """Seconds a process is kept after it ended (its children's events may come a little later)."""
+    max_processes: int = 50_000
+    """Processes kept per host at most; the least recently seen go first."""
+
+
+def session_of(event: Mapping[str, Any]) -> str | None:
+    """The login session an event's process belongs to: audit ``ses``, Windows logon id, macOS asid."""
+    for key in ("auditd.session", "winlog.logon.id", "process.session_id"):
+        value = event.get(key)
+        if value not in (None, "", "4294967295", "-1"):
+            return str(value)
+    return None
+
+
+class HostProcesses:
+    """The processes of one host (see the module docstring)."""
+
+    def __init__(self, host: str, settings: TableSettings) -> None:
+        self.host = host
+        self.settings = settings
+        self.procs: OrderedDict[str, Proc] = OrderedDict()
+        self.by_pid: dict[int, str] = {}
+        self.watermark = 0
+
+    # ----------------------------------------------------------------- feeding
+
+    def observe(self, event: Event) -> Proc | None:
+        """Update the table with ``event`` and fill its lineage fields; the event's process, if any."""
+        moment = event_micros(event)
+        if moment:
+            self.watermark = max(self.watermark, moment)
+        kinds = event.get("event.type")
+        categories = event.get("event.category")
+        is_process = isinstance(categories, list) and "process" in categories
+        proc: Proc | None
+        if is_process and isinstance(kinds, list) and "start" in kinds and _has_process(event):
+            proc = self._start(event, moment)
+        else:
+            proc = self._find(event, moment)
+            if proc is not None and is_process and isinstance(kinds, list) and "end" in kinds:
+                proc.ended = moment or self.watermark
+        if proc is not None:
+            fill(event, proc, self)
+        return proc
+
+    def _start(self, event: Event, moment: int) -> Proc:
+        pid = _int(event.get("process.pid"))
+        eid = _text(event.get("process.entity_id")) or entity_id(self.host, pid, event.get("@timestamp", ""))
+        parent = self._parent_of(event, moment)
+        proc = Proc(
+            entity_id=eid,
+            pid=pid,
+            ppid=_int(event.get("process.parent.pid")) if parent is None else parent.pid,
+            parent=parent.entity_id if parent is not None else None,
+            executable=_text(event.get("process.executable")),
+            command_line=_text(event.get("process.command_line")),
+            args=_args(event.get("process.args")),
+            user=_text(event.get("user.name")) or _text(event.get("user.id")),
+            session=session_of(event),
+            tty=_text(event.get("process.tty.name")),
+            interactive=_bool(event.get("process.interactive")),
+            start=_text(event.get("@timestamp")),
+            seen=moment,
+        )
+        if parent is not None:
+            proc.tty = proc.tty or parent.tty
+            if proc.interactive is None:
+                proc.interactive = parent.interactive
+        _leaders(proc, parent, self)
+        earlier = self.get(self.by_pid.get(pid)) if pid is not None else None
+        self._put(proc)
+        if (
+            earlier is not None
+            and earlier.placeholder
+            and earlier.entity_id != eid
+            and 0 < moment <= earlier.seen
+        ):
+            self._adopt(earlier, proc)
+        self._evict()
+        return proc
+
+    def _adopt(self, placeholder: Proc, proc: Proc) -> None:
+        """A start that arrives after its children (records out of order) replaces their placeholder."""
+        for child in self.children(placeholder.entity_id):
+            child.parent = proc.entity_id
+            if child.entry is None or child.entry == placeholder.entity_id:
+                _leaders(child, proc, self)
+        self._drop(placeholder.entity_id, placeholder)
+
+    def _parent_of(self, event: Event, moment: int) -> Proc | None:
+        parent_eid = _text(event.get("process.parent.entity_id"))
+        if parent_eid is not None:
+            found = self.procs.get(parent_eid)
+            if found is not None:
+                return found
+        ppid = _int(event.get("process.parent.pid"))
+        if ppid is None:
+            return None
+        current = self.by_pid.get(ppid)
+        if current is not None and (parent_eid is None or current == parent_eid):
+            return self.procs.get(current)
+        # A parent started before the log began: keep what the event says of it.
+        placeholder = Proc(
+            entity_id=parent_eid or entity_id(self.host, ppid, "before", self.host),
+            pid=ppid,
+            executable=_text(event.get("process.parent.executable")),
+            command_line=_text(event.get("process.parent.command_line")),
+            args=_args(event.get("process.parent.args")),
+            seen=moment,
+            placeholder=True,
+        )
+        if ppid == 1 and event.get("host.os.type") in ("linux", "macos"):
+            placeholder.executable = placeholder.executable or "/sbin/init"
+        _leaders(placeholder, None, self)
+        self._put(placeholder)
+        return placeholder
+
+    def _find(self, event: Event, moment: int) -> Proc | None:
+        eid = _text(event.get("process.entity_id"))
+        proc = self.procs.get(eid) if eid is not None else None
+        if proc is None:
+            pid = _int(event.get("process.pid"))
+            current = self.by_pid.get(pid) if pid is not None else None
+            proc = self.procs.get(current) if current is not None else None
+        if proc is None:
+            return None
+        proc.seen = max(proc.seen, moment)
+        self.procs.move_to_end(proc.entity_id)
+        return proc
+
+    def _put(self, proc: Proc) -> None:
+        self.procs[proc.entity_id] = proc
+        self.procs.move_to_end(proc.entity_id)
+        if proc.pid is not None:
+            self.by_pid[proc.pid] = proc.entity_id
+
+    # ----------------------------------------------------------------- reading
+
+    def get(self, eid: str | None) -> Proc | None:
+        return self.procs.get(eid) if eid is not None else None
+
+    def ancestors(self, proc: Proc) -> Iterator[Proc]:
+        """The parent, grandparent, ... of ``proc`` (at most :data:`MAX_DEPTH`)."""
+        current: Proc | None = self.get(proc.parent)
+        seen = {proc.entity_id}
+        while current is not None and len(seen) <= MAX_DEPTH and current.entity_id not in seen:
+            yield current
+            seen.add(current.entity_id)
+            current = self.get(current.parent)
+
+    def children(self, eid: str) -> list[Proc]:
+        return [proc for proc in self.procs.values() if proc.parent == eid]
+
+    # ----------------------------------------------------------------- memory
+
+    def _evict(self) -> None:
+        settings, now = self.settings, self.watermark
+        oldest = now - int(settings.horizon * MICROS)
+        ended_before = now - int(settings.ended_horizon * MICROS)
+        while self.procs:
+            eid, proc = next(iter(self.procs.items()))
+            stale = proc.seen and proc.seen < oldest
+            gone = proc.ended is not None and proc.ended < ended_before
+            if len(self.procs) <= settings.max_processes and not stale and not gone:
+                break
+            self._drop(eid, proc)
+        # Ended processes seen recently sit further back in the order: sweep them now and then.
+        if len(self.procs) % 1024 == 0:
+            for eid, proc in list(self.procs.items()):
+                if proc.ended is not None and proc.ended < ended_before:
+                    self._drop(eid, proc)
+
+    def _drop(self, eid: str, proc: Proc) -> None:
+        del self.procs[eid]
+        if proc.pid is not None and self.by_pid.get(proc.pid) == eid:
+            del self.by_pid[proc.pid]
+
+    def __len__(self) -> int:
+        return len(self.procs)
+
+
+class ProcessTable:
+    """The process tables of every host, created on first use (state keyed by host)."""
+
+    def __init__(self, settings: TableSettings | None = None) -> None:
+        self.settings = settings or TableSettings()
+        self.hosts: dict[str, HostProcesses] = {}
+
+    def host(self, name: str) -> HostProcesses:
+        table = self.hosts.get(name)
+        if table is None:
+            table = self.hosts[name] = HostProcesses(name, self.settings)
+        return table
+
+    def observe(self, event: Event) -> Proc | None:
+        if not _has_process(event) and "process.entity_id" not in event:
+            return None
+        return self.host(host_of(event)).observe(event)
+
+    def __len__(self) -> int:
+        return sum(len(table) for table in self.hosts.values())
+
+    def state(self) -> dict[str, Any]:
+        """Plain data (JSON-serializable) to save between runs."""
+        return {
+            "hosts": {
+                name: {"watermark": table.watermark, "procs": [asdict(proc) for proc in table.procs.values()]}
+                for name, table in self.hosts.items()
+            }
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], settings: TableSettings | None = None) -> ProcessTable:
+        table = cls(settings)
+        known = {item.name for item in fields(Proc)}
+        for name, data in state.get("hosts", {}).items():
+            host = table.host(name)
+            host.watermark = int(data.get("watermark", 0))
+            for item in data.get("procs", []):
+                host._put(Proc(**{key: value for key, value in item.items() if key in known}))
+        return table
+
+
+def host_of(event: Mapping[str, Any]) -> str:
+    value = event.get("host.name")
+    return value if isinstance(value, str) else ""
+
+
+# --------------------------------------------------------------------------- leaders
+
+
+def _leaders(proc: Proc, parent: Proc | None, table: HostProcesses) -> None:
+    """Entry leader and session leader of a new process, from its parent's."""
+    kind = _entry_kind(parent) if parent is not None else None
+    if kind is not None:
+        proc.entry, proc.entry_type = proc.entity_id, kind
+    elif parent is not None:
+        proc.entry, proc.entry_type = parent.entry, parent.entry_type
+    if parent is None or kind is not None or (proc.session is not None and parent.session != proc.session):
+        proc.session_leader = proc.entity_id
+    else:
+        proc.session_leader = parent.session_leader or parent.entity_id
+
+
+def _entry_kind(parent: Proc) -> str | None:
+    name = (parent.name or "").lower()
+    kind = ENTRY_SOURCES.get(name)
+    if kind is None and name.startswith(("containerd-shim", "sshd")):
+        kind = "container" if name.startswith("containerd") else "sshd"
+    if name == "svchost.exe":
+        command = (parent.command_line or "").lower()
+        return "scheduled-task" if any(marker in command for marker in _SCHEDULE_MARKERS) else "service"
+    if kind == "init" and parent.pid not in (None, 1) and name == "systemd":
+        return "init"  # a user's systemd instance starts services too
+    return kind
+
+
+# --------------------------------------------------------------------------- filling events
+
+_PROCESS_KEYS: Final = (
+    ("entity_id", "entity_id"),
+    ("pid", "pid"),
+    ("executable", "executable"),
+    ("name", "name"),
+    ("command_line", "command_line"),
+    ("args", "args"),
+)
+
+
+def fill(event: Event, proc: Proc, table: HostProcesses) -> None:
+    """The lineage fields of ``event`` from the table, where the event lacks them."""
+    parent = table.get(proc.parent)
+    if parent is not None:
+        _put_process(event, "process.parent", parent)
+        grandparent = table.get(parent.parent)
+        if grandparent is not None:
+            _put_process(event, "process.parent.parent", grandparent)
+    ancestry = list(table.ancestors(proc))
+    if ancestry:
+        event["shellwatch.process.ancestry.executable"] = [item.executable or "" for item in ancestry]
+        event["shellwatch.process.ancestry.command_line"] = [item.command_line or "" for item in ancestry]
+        event["shellwatch.process.ancestry.pid"] = [
+            item.pid if item.pid is not None else -1 for item in ancestry
+        ]
+        event["shellwatch.process.ancestry.entity_id"] = [item.entity_id for item in ancestry]
+    entry = table.get(proc.entry)
+    if entry is not None:
+        _put_process(event, "process.entry_leader", entry)
+        if proc.entry_type is not None:
+            event.setdefault("process.entry_meta.type", proc.entry_type)
+    leader = table.get(proc.session_leader)
+    if leader is not None:
+        _put_process(event, "process.session_leader", leader)
+    if "process.interactive" not in event and proc.interactive is not None:
+        event["process.interactive"] = proc.interactive
+    if "process.tty.name" not in event and proc.tty is not None:
+        event["process.tty.name"] = proc.tty
+
+
+def _put_process(event: Event, prefix: str, proc: Proc) -> None:
+    for attribute, suffix in _PROCESS_KEYS:
+        value = getattr(proc, attribute)
+        if value is not None:
+            event.setdefault(f"{prefix}.{suffix}", list(value) if isinstance(value, list) else value)
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _has_process(event: Mapping[str, Any]) -> bool:
+    return event.get("process.pid") is not None or event.get("process.entity_id") is not None
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _bool(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _args(value: object) -> list[str] | None:
+    return [str(item) for item in value] if isinstance(value, list) else None
