@@ -27,7 +27,7 @@ restore it between runs of a live source.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Final
@@ -140,6 +140,7 @@ class HostProcesses:
         self.settings = settings
         self.procs: OrderedDict[str, Proc] = OrderedDict()
         self.by_pid: dict[int, str] = {}
+        self.ended: deque[tuple[int, str]] = deque()
         self.watermark = 0
 
     # ----------------------------------------------------------------- feeding
@@ -159,6 +160,8 @@ class HostProcesses:
             proc = self._find(event, moment)
             if proc is not None and is_process and isinstance(kinds, list) and "end" in kinds:
                 proc.ended = moment or self.watermark
+                self.ended.append((proc.ended, proc.entity_id))
+                self._evict()
         if proc is not None:
             fill(event, proc, self)
         return proc
@@ -214,11 +217,11 @@ class HostProcesses:
             if found is not None:
                 return found
         ppid = _int(event.get("process.parent.pid"))
-        if ppid is None:
-            return None
-        current = self.by_pid.get(ppid)
+        current = self.by_pid.get(ppid) if ppid is not None else None
         if current is not None and (parent_eid is None or current == parent_eid):
             return self.procs.get(current)
+        if ppid is None and parent_eid is None:
+            return None
         # A parent started before the log began: keep what the event says of it.
         placeholder = Proc(
             entity_id=parent_eid or entity_id(self.host, ppid, "before", self.host),
@@ -284,11 +287,12 @@ class HostProcesses:
             if len(self.procs) <= settings.max_processes and not stale and not gone:
                 break
             self._drop(eid, proc)
-        # Ended processes seen recently sit further back in the order: sweep them now and then.
-        if len(self.procs) % 1024 == 0:
-            for eid, proc in list(self.procs.items()):
-                if proc.ended is not None and proc.ended < ended_before:
-                    self._drop(eid, proc)
+        # Ended processes seen recently sit further back in the order: they leave in the order they ended.
+        while self.ended and self.ended[0][0] < ended_before:
+            _, eid = self.ended.popleft()
+            ended = self.procs.get(eid)
+            if ended is not None and ended.ended is not None and ended.ended < ended_before:
+                self._drop(eid, ended)
 
     def _drop(self, eid: str, proc: Proc) -> None:
         del self.procs[eid]

@@ -19,6 +19,8 @@ from typing import Any, Final
 from shellwatch.state.clock import event_micros
 
 MICROS: Final = 1_000_000
+_SAME_ATTEMPT: Final = 2 * MICROS
+"""Failures from one address for one user this close together are one attempt logged twice."""
 _WINDOWS_LOGON_CODES: Final = frozenset({"4624", "4625"})
 _LOGIN_ACTIONS: Final = frozenset({"ssh_login", "user_login", "user_start", "logged-in", "session-new"})
 _AUTH_ACTIONS: Final = frozenset({"ssh_login", "user_auth", "user_login", "pam-authentication-failure"})
@@ -61,6 +63,7 @@ class Failure:
     micros: int
     user: str | None
     source_ip: str | None
+    action: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,7 @@ class HostSessions:
         outcome = event.get("event.outcome")
         user, source_ip = _text(event.get("user.name")), _text(event.get("source.ip"))
         if outcome == "failure":
-            self._failed(Failure(moment, user, source_ip))
+            self._failed(Failure(moment, user, source_ip, _text(event.get("event.action"))))
             return None
         if outcome != "success" or not _is_login(event):
             return None
@@ -124,6 +127,15 @@ class HostSessions:
         return self._count_failures(moment, user, source_ip)
 
     def _failed(self, failure: Failure) -> None:
+        # One attempt is often logged twice (PAM's "authentication failure" and sshd's "Failed password").
+        for recent in list(self.failures)[-3:]:
+            if (
+                recent.source_ip == failure.source_ip
+                and recent.user == failure.user
+                and recent.action != failure.action
+                and abs(recent.micros - failure.micros) <= _SAME_ATTEMPT
+            ):
+                return
         self.failures.append(failure)
         oldest = failure.micros - int(self.settings.burst_window * MICROS)
         while self.failures and (

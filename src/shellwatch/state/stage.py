@@ -70,7 +70,10 @@ def put_login(event: Event, login: Login) -> None:
     """The login's fields on ``event`` (its own values are kept where it has them)."""
     if login.source_ip is not None:
         event.setdefault("process.entry_meta.source.ip", login.source_ip)
-    if "process.entry_meta.type" not in event:
+    # A desktop (explorer.exe) reached over RDP is a remote session, whatever the process tree says.
+    if event.get("process.entry_meta.type") in (None, "console") and (
+        login.source_ip is not None or "process.entry_meta.type" not in event
+    ):
         event["process.entry_meta.type"] = _entry_type(login)
     values: dict[str, str | int | None] = {
         "id": login.session,
