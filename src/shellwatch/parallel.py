@@ -12,6 +12,7 @@ results crosses the process boundary.
 
 from __future__ import annotations
 
+import copy
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -67,7 +68,11 @@ def scan_file(index: int) -> FileResult:
     assert job is not None, "scan_file runs in a worker started by run_scan_parallel"
     source = job.sources[index]
     result = FileResult(index, FileReport(source.name))
-    detection, context, enrichment = job.detection, job.context, job.enrichment
+    detection = job.detection
+    # Files reach workers in no fixed order: each file starts from the same context, so that results do
+    # not depend on scheduling (lineage across files needs partitioning by host, not yet done). One copy
+    # of both keeps the enrichers that read the context pointing at this file's tables.
+    context, enrichment = copy.deepcopy((job.context, job.enrichment))
     for event in ingest_source(source, result.report, job.config, result.issues.append):
         if context is not None:
             context.process(event)

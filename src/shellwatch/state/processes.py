@@ -32,7 +32,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Final
 
-from shellwatch.events import Event, basename, entity_id
+from shellwatch.events import Event, basename, entity_id, timestamp_micros
 from shellwatch.state.clock import event_micros
 
 MAX_DEPTH: Final = 16
@@ -217,9 +217,13 @@ class HostProcesses:
             if found is not None:
                 return found
         ppid = _int(event.get("process.parent.pid"))
-        current = self.by_pid.get(ppid) if ppid is not None else None
-        if current is not None and (parent_eid is None or current == parent_eid):
-            return self.procs.get(current)
+        current = self.get(self.by_pid.get(ppid)) if ppid is not None else None
+        if (
+            current is not None
+            and (parent_eid is None or current.entity_id == parent_eid)
+            and _could_be_parent(current, moment)
+        ):
+            return current
         if ppid is None and parent_eid is None:
             return None
         # A parent started before the log began: keep what the event says of it.
@@ -429,6 +433,19 @@ def _put_process(event: Event, prefix: str, proc: Proc) -> None:
 
 
 # --------------------------------------------------------------------------- values
+
+_TOLERANCE: Final = 2 * MICROS
+"""Clock skew allowed between a parent's and its child's records."""
+
+
+def _could_be_parent(proc: Proc, moment: int) -> bool:
+    """A pid's process is a child's parent only if it started before the child and had not ended."""
+    if not moment:
+        return True
+    started = timestamp_micros(proc.start) if proc.start else None
+    if started is not None and started > moment + _TOLERANCE:
+        return False
+    return proc.ended is None or proc.ended + _TOLERANCE >= moment
 
 
 def _has_process(event: Mapping[str, Any]) -> bool:
