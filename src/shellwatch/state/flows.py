@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from shellwatch.state._values import as_int, as_text
 from shellwatch.state.clock import event_micros
 
 MICROS: Final = 1_000_000
@@ -133,40 +134,26 @@ _SENSOR_MODULES: Final = frozenset({"zeek", "netflow"})
 def _connection(event: Mapping[str, Any]) -> Connection:
     module = event.get("event.module")
     duration = event.get("event.duration")
-    total = _sum(event.get("source.bytes"), event.get("destination.bytes")) or _int(
+    total = _sum(event.get("source.bytes"), event.get("destination.bytes")) or as_int(
         event.get("network.bytes")
     )
     return Connection(
         micros=event_micros(event),
-        timestamp=_text(event.get("@timestamp")),
-        source_ip=_text(event.get("source.ip")),
-        source_port=_int(event.get("source.port")),
-        destination_ip=_text(event.get("destination.ip")),
-        destination_port=_int(event.get("destination.port")),
-        transport=_text(event.get("network.transport")),
-        pid=_int(event.get("process.pid")),
-        entity_id=_text(event.get("process.entity_id")),
-        executable=_text(event.get("process.executable")),
+        timestamp=as_text(event.get("@timestamp")),
+        source_ip=as_text(event.get("source.ip")),
+        source_port=as_int(event.get("source.port")),
+        destination_ip=as_text(event.get("destination.ip")),
+        destination_port=as_int(event.get("destination.port")),
+        transport=as_text(event.get("network.transport")),
+        pid=as_int(event.get("process.pid")),
+        entity_id=as_text(event.get("process.entity_id")),
+        executable=as_text(event.get("process.executable")),
         duration_ns=duration if isinstance(duration, int) else None,
         bytes=total,
-        sensor=_text(event.get("event.dataset")) if module in _SENSOR_MODULES else None,
+        sensor=as_text(event.get("event.dataset")) if module in _SENSOR_MODULES else None,
     )
 
 
 def _sum(*values: object) -> int | None:
     numbers = [value for value in values if isinstance(value, int) and not isinstance(value, bool)]
     return sum(numbers) if numbers else None
-
-
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None

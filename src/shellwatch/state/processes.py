@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Final
 
 from shellwatch.events import Event, basename, entity_id, timestamp_micros
+from shellwatch.state._values import as_int, as_text
 from shellwatch.state.clock import event_micros
 
 MAX_DEPTH: Final = 16
@@ -167,22 +168,24 @@ class HostProcesses:
         return proc
 
     def _start(self, event: Event, moment: int) -> Proc:
-        pid = _int(event.get("process.pid"))
-        eid = _text(event.get("process.entity_id")) or entity_id(self.host, pid, event.get("@timestamp", ""))
+        pid = as_int(event.get("process.pid"))
+        eid = as_text(event.get("process.entity_id")) or entity_id(
+            self.host, pid, event.get("@timestamp", "")
+        )
         parent = self._parent_of(event, moment)
         proc = Proc(
             entity_id=eid,
             pid=pid,
-            ppid=_int(event.get("process.parent.pid")) if parent is None else parent.pid,
+            ppid=as_int(event.get("process.parent.pid")) if parent is None else parent.pid,
             parent=parent.entity_id if parent is not None else None,
-            executable=_text(event.get("process.executable")),
-            command_line=_text(event.get("process.command_line")),
+            executable=as_text(event.get("process.executable")),
+            command_line=as_text(event.get("process.command_line")),
             args=_args(event.get("process.args")),
-            user=_text(event.get("user.name")) or _text(event.get("user.id")),
+            user=as_text(event.get("user.name")) or as_text(event.get("user.id")),
             session=session_of(event),
-            tty=_text(event.get("process.tty.name")),
+            tty=as_text(event.get("process.tty.name")),
             interactive=_bool(event.get("process.interactive")),
-            start=_text(event.get("@timestamp")),
+            start=as_text(event.get("@timestamp")),
             seen=moment,
         )
         if parent is not None:
@@ -211,12 +214,12 @@ class HostProcesses:
         self._drop(placeholder.entity_id, placeholder)
 
     def _parent_of(self, event: Event, moment: int) -> Proc | None:
-        parent_eid = _text(event.get("process.parent.entity_id"))
+        parent_eid = as_text(event.get("process.parent.entity_id"))
         if parent_eid is not None:
             found = self.procs.get(parent_eid)
             if found is not None:
                 return found
-        ppid = _int(event.get("process.parent.pid"))
+        ppid = as_int(event.get("process.parent.pid"))
         current = self.get(self.by_pid.get(ppid)) if ppid is not None else None
         if (
             current is not None
@@ -230,8 +233,8 @@ class HostProcesses:
         placeholder = Proc(
             entity_id=parent_eid or entity_id(self.host, ppid, "before", self.host),
             pid=ppid,
-            executable=_text(event.get("process.parent.executable")),
-            command_line=_text(event.get("process.parent.command_line")),
+            executable=as_text(event.get("process.parent.executable")),
+            command_line=as_text(event.get("process.parent.command_line")),
             args=_args(event.get("process.parent.args")),
             seen=moment,
             placeholder=True,
@@ -243,10 +246,10 @@ class HostProcesses:
         return placeholder
 
     def _find(self, event: Event, moment: int) -> Proc | None:
-        eid = _text(event.get("process.entity_id"))
+        eid = as_text(event.get("process.entity_id"))
         proc = self.procs.get(eid) if eid is not None else None
         if proc is None:
-            pid = _int(event.get("process.pid"))
+            pid = as_int(event.get("process.pid"))
             current = self.by_pid.get(pid) if pid is not None else None
             proc = self.procs.get(current) if current is not None else None
         if proc is None:
@@ -450,20 +453,6 @@ def _could_be_parent(proc: Proc, moment: int) -> bool:
 
 def _has_process(event: Mapping[str, Any]) -> bool:
     return event.get("process.pid") is not None or event.get("process.entity_id") is not None
-
-
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _bool(value: object) -> bool | None:
