@@ -11,13 +11,13 @@ import pytest
 from shellwatch.cli.app import sample_dir
 from shellwatch.detect.ruleset import RuleSet
 from shellwatch.detect.stage import DetectionStage
-from shellwatch.events import Alert, Event
-from shellwatch.ingest.base import ParseIssue
+from shellwatch.events import Alert
 from shellwatch.parallel import run_scan_parallel
 from shellwatch.pipeline import IngestConfig, run_scan
-from shellwatch.sinks import FileReport, Sinks
+from shellwatch.sinks import Sinks
 from shellwatch.sources.files import expand
 from shellwatch.store.rows import EventRow, event_row
+from tests.sinks import ListSink
 
 CORRELATION = """
 title: Two sudo commands by one user within a minute
@@ -42,32 +42,6 @@ level: informational
 """
 
 
-class Collect:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.alerts: list[Alert] = []
-        self.issues: list[ParseIssue] = []
-        self.started = 0
-
-    def start(self) -> None:
-        self.started += 1
-
-    def event(self, event: Event) -> None:
-        self.events.append(event)
-
-    def alert(self, alert: Alert) -> None:
-        self.alerts.append(alert)
-
-    def issue(self, issue: ParseIssue) -> None:
-        self.issues.append(issue)
-
-    def file_done(self, report: FileReport) -> None:
-        """Reports are compared through the summary."""
-
-    def close(self) -> None:
-        """Nothing held."""
-
-
 def _key(alert: Alert) -> bytes:
     return orjson.dumps(alert, option=orjson.OPT_SORT_KEYS)
 
@@ -88,10 +62,10 @@ def test_two_workers_equal_one_process(ruleset: RuleSet, tmp_path: Path) -> None
     sources = list(expand([sample_dir(), broken.parent]))
     config = IngestConfig()
 
-    serial = Collect()
+    serial = ListSink()
     summary = run_scan(sources, config, DetectionStage.from_ruleset(ruleset), Sinks([serial]))
 
-    parallel = Collect()
+    parallel = ListSink()
     rows: list[EventRow] = []
 
     def keep(batch: Sequence[EventRow]) -> None:

@@ -6,38 +6,12 @@ from pathlib import Path
 from shellwatch.detect.engine import Detector
 from shellwatch.detect.stage import DetectionStage
 from shellwatch.events import Event
-from shellwatch.ingest.base import ParseIssue
 from shellwatch.pipeline import UNKNOWN_FORMAT, FileReport, IngestConfig, ingest, run_scan
 from shellwatch.sinks import DeadLetterSink, Sinks
 from shellwatch.sources.files import expand
+from tests.sinks import ListSink
 
 HISTORY = b"#1700000000\nid\n#1700000001\nuname -a\n"
-
-
-class ListSink:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.alerts: list[Event] = []
-        self.issues: list[ParseIssue] = []
-        self.started = 0
-
-    def start(self) -> None:
-        self.started += 1
-
-    def event(self, event: Event) -> None:
-        self.events.append(event)
-
-    def alert(self, alert: Event) -> None:
-        self.alerts.append(alert)
-
-    def issue(self, issue: ParseIssue) -> None:
-        self.issues.append(issue)
-
-    def file_done(self, report: FileReport) -> None:
-        """Reports are checked through the summary."""
-
-    def close(self) -> None:
-        """Nothing to flush: everything is kept in memory."""
 
 
 def test_events_point_back_to_their_file_and_reader(tmp_path: Path) -> None:

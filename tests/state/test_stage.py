@@ -9,42 +9,17 @@ from shellwatch.detect.ruleset import RuleSet
 from shellwatch.detect.stage import DetectionStage
 from shellwatch.enrich.context import ContextEnricher
 from shellwatch.enrich.stage import EnrichmentStage
-from shellwatch.events import Alert, Event
-from shellwatch.ingest.base import ParseIssue
-from shellwatch.pipeline import FileReport, IngestConfig, run_scan
+from shellwatch.pipeline import IngestConfig, run_scan
 from shellwatch.sinks import Sinks
 from shellwatch.sources.files import expand
 from shellwatch.state.stage import ContextStage
+from tests.sinks import ListSink
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
-class Keep:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.alerts: list[Alert] = []
-
-    def start(self) -> None:
-        """Nothing to open."""
-
-    def event(self, event: Event) -> None:
-        self.events.append(event)
-
-    def alert(self, alert: Alert) -> None:
-        self.alerts.append(alert)
-
-    def issue(self, issue: ParseIssue) -> None:
-        raise AssertionError(issue)
-
-    def file_done(self, report: FileReport) -> None:
-        """Not checked."""
-
-    def close(self) -> None:
-        """Nothing held."""
-
-
-def scan(paths: list[Path], ruleset: RuleSet | None = None) -> tuple[Keep, ContextStage]:
-    keep, context = Keep(), ContextStage()
+def scan(paths: list[Path], ruleset: RuleSet | None = None) -> tuple[ListSink, ContextStage]:
+    keep, context = ListSink(), ContextStage()
     detection = DetectionStage.from_ruleset(ruleset or RuleSet.build(use_cache=False))
     enrichment = EnrichmentStage([ContextEnricher(context)])
     run_scan(

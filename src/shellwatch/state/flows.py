@@ -134,9 +134,9 @@ _SENSOR_MODULES: Final = frozenset({"zeek", "netflow"})
 def _connection(event: Mapping[str, Any]) -> Connection:
     module = event.get("event.module")
     duration = event.get("event.duration")
-    total = _sum(event.get("source.bytes"), event.get("destination.bytes")) or as_int(
-        event.get("network.bytes")
-    )
+    total = _sum(event.get("source.bytes"), event.get("destination.bytes"))
+    if total is None:
+        total = as_int(event.get("network.bytes"))
     return Connection(
         micros=event_micros(event),
         timestamp=as_text(event.get("@timestamp")),
