@@ -21,10 +21,9 @@ class EnrichmentStage:
         self.enrichers = list(enrichers)
         self._held: list[Alert] = []
 
-    def push(self, alert: Alert) -> list[Alert]:
-        """Hold ``alert``; alerts ready to leave (none: they leave at :meth:`flush`)."""
+    def push(self, alert: Alert) -> None:
+        """Hold ``alert`` until :meth:`flush`."""
         self._held.append(alert)
-        return []
 
     def flush(self) -> list[Alert]:
         """Every held alert, enriched."""
