@@ -1,7 +1,8 @@
 """The scan on several cores: files are read and matched in worker processes, cross-event state stays here.
 
-Each worker takes whole files (so a file's events stay together, and with them, in the usual one-file-per-
-host layout, a host's) and runs ingest and the single-event rules on them. It sends back, per file, the
+Each worker takes a whole folder of files at a time (a collection from one host usually sits in one
+folder: its audit log, auth log and the sensor's conn.log beside them), reads them in order with its own
+copy of the context tables, and runs the single-event rules on them. It sends back, per file, the
 report, the parse issues, the alerts, the matches that feed correlation rules, and (when events are stored)
 the events already serialized as database rows. This process feeds the sinks and runs the correlations,
 which need every host's matches in event time, whichever worker found them.
@@ -62,33 +63,47 @@ def default_workers(sources: Sequence[Source]) -> int:
     return min(cores, len(sources)) if size >= 4 * 1024 * 1024 and len(sources) > 1 else 1
 
 
-def scan_file(index: int) -> FileResult:
-    """One file, in a worker: its events matched, correlation inputs and storable rows kept aside."""
+def scan_group(indices: Sequence[int]) -> list[FileResult]:
+    """One folder's files, in a worker: events matched, correlation inputs and storable rows kept aside.
+
+    Folders reach workers in no fixed order: each starts from the same context, so that results do not
+    depend on scheduling. The folder's alerts are enriched when its last file is read, so an alert in the
+    audit log sees the connections of the conn.log beside it.
+    """
     job = _job
-    assert job is not None, "scan_file runs in a worker started by run_scan_parallel"
+    assert job is not None, "scan_group runs in a worker started by run_scan_parallel"
+    context = copy.deepcopy(job.context)
+    enrichment = job.enrichment.with_context(context) if context is not None else job.enrichment
+    results = [_scan_file(job, index, context, enrichment) for index in indices]
+    alerts = enrichment.flush()
+    if results:
+        results[-1].alerts = alerts
+    return results
+
+
+def _scan_file(
+    job: _Job, index: int, context: ContextStage | None, enrichment: EnrichmentStage
+) -> FileResult:
     source = job.sources[index]
     result = FileResult(index, FileReport(source.name))
-    detection = job.detection
-    # Files reach workers in no fixed order: each file starts from the same context, so that results do
-    # not depend on scheduling (lineage across files needs partitioning by host, not yet done). One copy
-    # of both keeps the enrichers that read the context pointing at this file's tables.
-    context, enrichment = copy.deepcopy((job.context, job.enrichment))
     for event in ingest_source(source, result.report, job.config, result.issues.append):
         if context is not None:
             context.process(event)
         if job.keep_rows:
             result.rows.append(event_row(event))
-        alerts, matches = detection.split(event)
+        alerts, matches = job.detection.split(event)
         for alert in alerts:
             enrichment.push(alert)
         result.matches.extend(matches)
-    result.alerts = enrichment.flush()
     return result
 
 
-def _balanced(sources: Sequence[Source]) -> list[int]:
-    """Source indices, largest first, so that the last files to finish are small ones."""
-    return sorted(range(len(sources)), key=lambda index: -(sources[index].size or 0))
+def folder_groups(sources: Sequence[Source]) -> list[list[int]]:
+    """Source indices grouped by folder (in input order), largest group first for an even finish."""
+    groups: dict[str, list[int]] = {}
+    for index, source in enumerate(sources):
+        groups.setdefault(os.path.dirname(source.name), []).append(index)
+    return sorted(groups.values(), key=lambda group: -sum(sources[index].size or 0 for index in group))
 
 
 def run_scan_parallel(
@@ -104,8 +119,8 @@ def run_scan_parallel(
 ) -> ScanSummary:
     """:func:`shellwatch.pipeline.run_scan` on ``workers`` processes; stored events go to ``store_rows``.
 
-    Each worker has its own copy of the context tables and enriches the alerts of a file when the file is
-    done; correlation alerts are enriched here.
+    Each worker has its own copy of the context tables and enriches the alerts of a folder when the folder
+    is done; correlation alerts are enriched here.
     """
     global _job  # noqa: PLW0603 - handed to the forked workers, reset when they are done
     enrichment = enrichment or EnrichmentStage()
@@ -113,12 +128,13 @@ def run_scan_parallel(
     summary = ScanSummary(files=[FileReport(source.name) for source in sources])
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            results = pool.imap_unordered(scan_file, _balanced(sources), chunksize=1)
+            groups = pool.imap_unordered(scan_group, folder_groups(sources), chunksize=1)
             sinks.start()  # while the workers read: opening the database overlaps their work
-            for result in results:
-                _collect(result, summary, detection, sinks, store_rows, enrichment)
-                if on_file is not None:
-                    on_file(result.report)
+            for results in groups:
+                for result in results:
+                    _collect(result, summary, detection, sinks, store_rows, enrichment)
+                    if on_file is not None:
+                        on_file(result.report)
     finally:
         _job = None
     for alert in detection.flush():

@@ -22,7 +22,7 @@ import shellwatch
 from shellwatch.detect.model import AlertCategory
 
 RULES_DIR = Path(shellwatch.__file__).parent / "rules"
-NAME = re.compile(r"^(windows|linux|macos)_[a-z0-9]+(_[a-z0-9]+)+\.yml$")
+NAME = re.compile(r"^(windows|linux|macos|any)_[a-z0-9]+(_[a-z0-9]+)+\.yml$")
 TECHNIQUE = re.compile(r"^attack\.t\d{4}(\.\d{3})?$")
 GUIDE_SECTIONS = ("triage", "investigate", "escalate", "respond")
 LEVELS = {"informational", "low", "medium", "high", "critical"}
@@ -62,7 +62,7 @@ def test_every_rule_is_well_formed() -> None:
 
 def _rule_problems(path: Path, ids: dict[str, str]) -> Iterator[str]:
     if not NAME.match(path.name):
-        yield "file name does not follow <windows|linux|macos>_<what>.yml"
+        yield "file name does not follow <windows|linux|macos|any>_<what>.yml"
     data = read(path)
     text = path.read_text(encoding="utf-8")
     collection = SigmaCollection.from_yaml(text, collect_errors=True, resolve_references=False)

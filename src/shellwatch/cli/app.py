@@ -21,6 +21,7 @@ from shellwatch.ingest.base import ReaderOptions
 from shellwatch.ingest.registry import load_readers
 from shellwatch.parallel import run_scan_parallel
 from shellwatch.pipeline import FileReport, IngestConfig, ScanSummary, run_scan
+from shellwatch.settings import DEFAULT_FILE, ENV_FILE, EnrichSettings, load_settings, settings_path
 from shellwatch.sinks import Sink, Sinks, StoreSink
 from shellwatch.sources.files import Source, expand
 from shellwatch.state.stage import ContextStage
@@ -46,7 +47,7 @@ LogFormatOpt = Annotated[
 DbOpt = Annotated[
     str | None,
     typer.Option(
-        "--db", envvar="SHELLWATCH_DB", help=f"Database URL or SQLite path [default: {DEFAULT_DB}]."
+        "--db", envvar="SHELLWATCH_DB", help=f"Database URL or SQLite path (default: {DEFAULT_DB})."
     ),
 ]
 DeadLetterOpt = Annotated[
@@ -66,11 +67,44 @@ RulesOpt = Annotated[
 NoBuiltinOpt = Annotated[
     bool, typer.Option("--no-builtin-rules", help="Leave out shellwatch's built-in rule pack.")
 ]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help=f"Settings file (TOML) (default: ${ENV_FILE}, else ./{DEFAULT_FILE} when present).",
+    ),
+]
+AllowlistOpt = Annotated[
+    Path | None, typer.Option("--allowlist", help="Known-good allowlist (YAML) the team keeps.")
+]
+IdentityDirOpt = Annotated[
+    Path | None,
+    typer.Option("--identity-dir", help="Folder of passwd/group exports (global, and per host in HOST/)."),
+]
+AdUsersOpt = Annotated[Path | None, typer.Option("--ad-users", help="Active Directory user export (CSV).")]
+IntelOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--intel", help="Indicator feed: STIX 2 bundle, MISP event or feed folder, CSV (repeatable)."
+    ),
+]
+HashDbOpt = Annotated[
+    Path | None,
+    typer.Option("--hash-db", help="Hash reputation database (default: the cache directory's)."),
+]
+NoVirusTotalOpt = Annotated[
+    bool, typer.Option("--no-virustotal", help="Do not ask VirusTotal, even with $VT_API_KEY set.")
+]
 
 
 def sample_dir() -> Path:
     """The bundled sample incident (several log formats)."""
     return Path(str(resources.files("shellwatch") / "samples"))
+
+
+def sample_settings() -> Path:
+    """The settings of the sample incident: its team's intel feed, allowlist and identity exports."""
+    return Path(str(resources.files("shellwatch") / "sample_lists" / DEFAULT_FILE))
 
 
 def database_url(db: str | None) -> str:
@@ -95,6 +129,32 @@ def ingest_config(
         registry.get(fmt)
     options = ReaderOptions(host=host, user=user, year=year, mapping=mapping)
     return IngestConfig(registry=registry, format=fmt, options=options)
+
+
+def enrich_settings(
+    config: Path | None,
+    *,
+    allowlist: Path | None = None,
+    identity_dir: Path | None = None,
+    ad_users: Path | None = None,
+    intel: list[Path] | None = None,
+    hash_db: Path | None = None,
+    no_virustotal: bool = False,
+    fallback: Path | None = None,
+) -> EnrichSettings:
+    """The settings file's enrichment settings, with the command-line options put over them.
+
+    ``fallback`` is read when no settings file was given or found.
+    """
+    settings = load_settings(settings_path(config) or fallback).enrich
+    return settings.with_options(
+        allowlist=allowlist,
+        identity_dir=identity_dir,
+        ad_users=ad_users,
+        intel=intel,
+        hash_db=hash_db,
+        virustotal=False if no_virustotal else None,
+    )
 
 
 @contextmanager

@@ -12,12 +12,19 @@ from rich.console import Console
 
 from shellwatch.cli.app import (
     DEFAULT_DEAD_LETTER,
+    AdUsersOpt,
+    AllowlistOpt,
+    ConfigOpt,
     DbOpt,
     DeadLetterOpt,
+    HashDbOpt,
     HostOpt,
+    IdentityDirOpt,
+    IntelOpt,
     LogFormatOpt,
     MappingOpt,
     NoBuiltinOpt,
+    NoVirusTotalOpt,
     PathsArg,
     RulesOpt,
     SampleOpt,
@@ -25,24 +32,24 @@ from shellwatch.cli.app import (
     YearOpt,
     app,
     database_url,
+    enrich_settings,
     err,
     ingest_config,
     run,
+    sample_settings,
     sources_of,
 )
 from shellwatch.cli.render import ALERT_ROWS, alert_table, file_table, format_table
 from shellwatch.detect.engine import Detector
 from shellwatch.detect.ruleset import RuleSet
 from shellwatch.detect.stage import DetectionStage
-from shellwatch.enrich.base import Enricher
-from shellwatch.enrich.context import ContextEnricher
+from shellwatch.enrich.chain import build_enrichment
 from shellwatch.enrich.stage import EnrichmentStage
 from shellwatch.events import Alert, Event
 from shellwatch.ingest.base import ParseIssue
 from shellwatch.parallel import default_workers
 from shellwatch.pipeline import ScanSummary
 from shellwatch.sinks import DeadLetterSink, FileReport, NdjsonSink, Sink, StoreSink
-from shellwatch.state.stage import ContextStage
 
 
 class AlertFormat(StrEnum):
@@ -77,11 +84,6 @@ class AlertKeeper:
         """Nothing to release."""
 
 
-def default_enrichers(context: ContextStage) -> list[Enricher]:
-    """The enrichers every scan runs."""
-    return [ContextEnricher(context)]
-
-
 def detection_stage(rule_paths: list[Path] | None, no_builtin: bool) -> DetectionStage:
     """The rules the user asked for (the built-in pack unless left out), compiled or read from cache."""
     ruleset = RuleSet.build(rule_paths or [], builtin=not no_builtin)
@@ -98,7 +100,7 @@ def scan(
     no_builtin_rules: NoBuiltinOpt = False,
     output_format: Annotated[
         AlertFormat | None,
-        typer.Option("--format", help="How to write alerts [default: table on a terminal, else jsonl]."),
+        typer.Option("--format", help="How to write alerts (default: table on a terminal, else jsonl)."),
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the alerts to FILE.")] = None,
     fail_on_alert: Annotated[
@@ -115,12 +117,32 @@ def scan(
     all_files: Annotated[bool, typer.Option("--files", help="List every file in the summary.")] = False,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", "-j", help="Worker processes [default: one per core for large inputs]."),
+        typer.Option("--workers", "-j", help="Worker processes (default: one per core for large inputs)."),
     ] = None,
+    settings_file: ConfigOpt = None,
+    allowlist: AllowlistOpt = None,
+    identity_dir: IdentityDirOpt = None,
+    ad_users: AdUsersOpt = None,
+    intel: IntelOpt = None,
+    hash_db: HashDbOpt = None,
+    no_virustotal: NoVirusTotalOpt = False,
 ) -> None:
-    """Normalize logs, run the Sigma rules, store events, alerts and errors, and report the alerts."""
+    """Normalize logs, give events their context, run the Sigma rules, enrich and store the alerts."""
     config = ingest_config(log_format, host, user, year, mapping)
     sources = sources_of(paths, sample)
+    settings = enrich_settings(
+        settings_file,
+        allowlist=allowlist,
+        identity_dir=identity_dir,
+        ad_users=ad_users,
+        intel=intel,
+        hash_db=hash_db,
+        no_virustotal=no_virustotal,
+        fallback=sample_settings() if sample else None,
+    )
+    enrichment = build_enrichment(settings)
+    for warning in enrichment.warnings:
+        err.print(f"[yellow]skipped:[/yellow] {warning}", highlight=False, soft_wrap=True)
     detection = detection_stage(rules, no_builtin_rules)
     chosen = output_format or (
         AlertFormat.TABLE if output is None and sys.stdout.isatty() else AlertFormat.JSONL
@@ -136,8 +158,6 @@ def scan(
     if stream is not None:
         sinks.append(NdjsonSink(stream, events=False, alerts=True))
     try:
-        context = ContextStage()
-        enrichment = EnrichmentStage(default_enrichers(context))
         summary = run(
             sources,
             config,
@@ -145,8 +165,8 @@ def scan(
             sinks,
             workers or default_workers(sources),
             store_sink,
-            context,
-            enrichment,
+            enrichment.context,
+            EnrichmentStage(enrichment.enrichers),
         )
     except BaseException:
         store_sink.finish("failed", {})
@@ -154,6 +174,7 @@ def scan(
     else:
         store_sink.finish("done", summary.totals())
     finally:
+        enrichment.close()
         if output is not None and stream is not None:
             stream.close()
     if chosen is AlertFormat.TABLE:

@@ -46,6 +46,7 @@ from shellwatch.detect.model import LogSource, RuleError
 from shellwatch.detect.prefilter import Prefilter, Requirement, Screen, required_clauses
 from shellwatch.errors import ShellwatchError
 from shellwatch.events import Event
+from shellwatch.paths import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,6 @@ ROUTE_FIELDS: Final = (
 """What ``event_logsources`` decides on; events equal in these fields go to the same rules."""
 _SCALAR_ROUTE_FIELDS: Final = ROUTE_FIELDS[:5]
 """The routing fields before ``event.category`` and ``event.type`` (whose values are usually lists)."""
-CACHE_ENV: Final = "SHELLWATCH_CACHE_DIR"
 _CACHE_FORMAT: Final = 2
 CACHE_KEEP: Final = 16
 """How many compiled rule sets the cache directory keeps."""
@@ -124,14 +124,6 @@ def builtin_rules_dir() -> Path | None:
     """The built-in rule pack shipped in the package, when present."""
     path = Path(str(resources.files("shellwatch") / "rules"))
     return path if path.is_dir() else None
-
-
-def cache_dir() -> Path:
-    configured = os.environ.get(CACHE_ENV)
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME")
-    return (Path(base) if base else Path.home() / ".cache") / "shellwatch"
 
 
 @dataclass(frozen=True, slots=True)

@@ -578,4 +578,4 @@ class AllowlistEnricher:
         alert["shellwatch.allowlist.entry"] = entry.label
         alert["shellwatch.allowlist.location"] = entry.location
         if not expired:
-            adjust_score(alert, self.score_delta)
+            adjust_score(alert, self.score_delta, self.name)

@@ -41,10 +41,22 @@ def base_score(alert: Alert) -> int:
     return _LEVEL_SCORES.get(str(level).lower(), 50) if level is not None else 50
 
 
-def adjust_score(alert: Alert, delta: int) -> int:
-    """Add ``delta`` to the alert's score (clamped to 0-100) and return the new score."""
+REASONS_KEY = "shellwatch.score_reasons"
+"""Why the score moved: one ``<enricher>: <delta>`` entry per adjustment, in order."""
+
+
+def adjust_score(alert: Alert, delta: int, by: str) -> int:
+    """Add ``delta`` to the alert's score (clamped to 0-100), say so, and return the new score."""
     current = alert.get(SCORE_KEY)
     start = current if isinstance(current, int) and not isinstance(current, bool) else base_score(alert)
     score = max(0, min(100, start + delta))
     alert[SCORE_KEY] = score
+    reasons = alert.get(REASONS_KEY)
+    alert[REASONS_KEY] = [*(reasons if isinstance(reasons, list) else []), f"{by}: {delta:+d}"]
     return score
+
+
+def adjusted_by(alert: Alert, by: str) -> bool:
+    """Whether the enricher named ``by`` has moved this alert's score already."""
+    reasons = alert.get(REASONS_KEY)
+    return isinstance(reasons, list) and any(str(item).startswith(f"{by}: ") for item in reasons)

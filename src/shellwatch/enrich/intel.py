@@ -45,7 +45,9 @@ observed value, reported once, for the first field it was seen in; ``related.*``
 ``shellwatch.intel.type`` (``ip``, ``cidr``, ``domain``, ``url``, ``md5``, ``sha1``, ``sha256``),
 ``shellwatch.intel.value`` (what the alert holds: the address inside a range, the subdomain),
 ``shellwatch.intel.field`` (the alert key), ``shellwatch.intel.source`` (the feed) and
-``shellwatch.intel.description``; plus ``shellwatch.intel.matched = True``. A match raises the score by 25,
+``shellwatch.intel.description``; plus ``shellwatch.intel.fields`` (every key any match was found in, so a
+rule can ask for a listed *destination* whatever else held the value) and
+``shellwatch.intel.matched = True``. A match raises the score by 25,
 once per alert. An alert that matches nothing gets no key.
 """
 
@@ -57,7 +59,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -70,9 +72,9 @@ from stix2patterns.exceptions import ParseException  # type: ignore[import-untyp
 from stix2patterns.v21.inspector import InspectionListener  # type: ignore[import-untyped]
 from stix2patterns.v21.pattern import Pattern  # type: ignore[import-untyped]
 
-from shellwatch.enrich.base import adjust_score
+from shellwatch.enrich.base import adjust_score, adjusted_by
 from shellwatch.errors import InputError
-from shellwatch.events import Alert, Value, canonical_ip
+from shellwatch.events import Alert, Event, Value, canonical_ip
 
 IndicatorType = Literal["ip", "cidr", "domain", "url", "md5", "sha1", "sha256"]
 Observable = Literal["ip", "domain", "url", "hash"]
@@ -878,6 +880,8 @@ class IntelMatch:
     indicator: Indicator
     field: str
     value: str
+    fields: tuple[str, ...] = ()
+    """Every field the value was found in (``field`` first)."""
 
 
 def find_matches(index: IntelIndex, alert: Alert) -> list[IntelMatch]:
@@ -892,7 +896,11 @@ def find_matches(index: IntelIndex, alert: Alert) -> list[IntelMatch]:
     for key, kind, text in alert_observables(alert):
         for indicator in lookups[kind](text):
             identity = (indicator.type, indicator.value, indicator.source, text.strip().lower())
-            matches.setdefault(identity, IntelMatch(indicator, key, text.strip()))
+            found = matches.get(identity)
+            if found is None:
+                matches[identity] = IntelMatch(indicator, key, text.strip(), (key,))
+            elif key not in found.fields:
+                matches[identity] = replace(found, fields=(*found.fields, key))
     return list(matches.values())
 
 
@@ -905,6 +913,7 @@ def match_keys(matches: Sequence[IntelMatch]) -> dict[str, Value]:
         f"{PREFIX}.field": [m.field for m in matches],
         f"{PREFIX}.source": [m.indicator.source for m in matches],
         f"{PREFIX}.description": [m.indicator.description for m in matches],
+        f"{PREFIX}.fields": list(dict.fromkeys(key for m in matches for key in m.fields or (m.field,))),
         f"{PREFIX}.matched": True,
     }
 
@@ -923,7 +932,23 @@ class IntelEnricher:
         matches = find_matches(self.index, alert)
         if not matches:
             return
-        already = alert.get(f"{PREFIX}.matched") is True
         alert.update(match_keys(matches))
-        if not already:
-            adjust_score(alert, self.score_delta)
+        if not adjusted_by(alert, self.name):
+            adjust_score(alert, self.score_delta, self.name)
+
+
+class EventIntel:
+    """Marks events that hold a known indicator, before detection, so that Sigma rules can use it.
+
+    A rule can then say ``shellwatch.intel.matched: true`` (or name a feed in ``shellwatch.intel.source``,
+    a kind in ``shellwatch.intel.type``) next to what it matches on the event itself. The keys are those of
+    :class:`IntelEnricher`, which looks again on the alert, with its context, and raises the score.
+    """
+
+    def __init__(self, index: IntelIndex) -> None:
+        self.index = index
+
+    def __call__(self, event: Event) -> None:
+        matches = find_matches(self.index, event)
+        if matches:
+            event.update(match_keys(matches))

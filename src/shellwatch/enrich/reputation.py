@@ -59,10 +59,10 @@ from typing import IO, Any, Final, Literal, Protocol
 import aiohttp
 import vt  # type: ignore[import-untyped]
 
-from shellwatch.detect.ruleset import cache_dir
 from shellwatch.enrich.base import adjust_score
 from shellwatch.errors import InputError, ShellwatchError, StoreError
 from shellwatch.events import Alert, timestamp_from_epoch
+from shellwatch.paths import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -906,9 +906,9 @@ class ReputationEnricher:
     def _score(self, alert: Alert, entries: list[_Entry]) -> None:
         verdict = alert[f"{PREFIX}.verdict"]
         if verdict == "malicious":
-            adjust_score(alert, MALICIOUS_DELTA)
+            adjust_score(alert, MALICIOUS_DELTA, "reputation")
         elif verdict == "harmless" and any(e.answer.trusted(self.trusted_sources) for e in entries):
-            adjust_score(alert, TRUSTED_HARMLESS_DELTA)
+            adjust_score(alert, TRUSTED_HARMLESS_DELTA, "reputation")
 
 
 def _write(alert: Alert, entries: list[_Entry], statuses: list[VTStatus]) -> None:

@@ -9,9 +9,22 @@ fails on one alert is reported on it (``shellwatch.enrich.errors``) and does not
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from shellwatch.enrich.base import SCORE_KEY, Enricher, base_score
 from shellwatch.events import Alert
+
+if TYPE_CHECKING:
+    from shellwatch.state.stage import ContextStage
+
+
+@runtime_checkable
+class ReadsContext(Protocol):
+    """An enricher that reads the context stage's tables (and so must follow a copy of them)."""
+
+    def with_context(self, context: ContextStage) -> Enricher:
+        """The same enricher reading ``context``."""
+        ...
 
 
 class EnrichmentStage:
@@ -20,6 +33,19 @@ class EnrichmentStage:
     def __init__(self, enrichers: Sequence[Enricher] = ()) -> None:
         self.enrichers = list(enrichers)
         self._held: list[Alert] = []
+
+    def with_context(self, context: ContextStage) -> EnrichmentStage:
+        """A stage with the same enrichers, those that read context tables reading ``context``.
+
+        A worker that scans with its own copy of the tables uses this; the other enrichers (with their
+        indexes and database handles) are shared, not copied.
+        """
+        return EnrichmentStage(
+            [
+                item.with_context(context) if isinstance(item, ReadsContext) else item
+                for item in self.enrichers
+            ]
+        )
 
     def push(self, alert: Alert) -> None:
         """Hold ``alert`` until :meth:`flush`."""

@@ -45,8 +45,9 @@ What the enricher writes
 ------------------------
 It looks at ``user.*``, ``user.effective.*`` (setuid, sudo) and ``user.target.*`` (sudo/su target, the
 new process's account of a 4688), the group ids of the event, and Windows token fields. Where the identity
-source knows the alert's user it fills ``user.group.name``, ``user.roles`` and ``user.full_name`` (never
-replacing a key the event has), and it always writes:
+source knows the alert's user it fills ``user.name`` (for an event with only the uid),
+``user.group.name``, ``user.roles`` and ``user.full_name`` (never replacing a key the event has), and it
+always writes:
 
 - ``shellwatch.user.groups``: every group known for the user (identity source and the event's group ids),
   when there is any;
@@ -715,7 +716,7 @@ class UserEnricher:
         if account is not None and account.disabled:
             alert["shellwatch.user.disabled"] = True
         if assessment.privileged:
-            adjust_score(alert, self.score_delta)
+            adjust_score(alert, self.score_delta, self.name)
 
     def assess(self, alert: Alert) -> Assessment:
         """The privilege level of the alert's user, without writing anything."""
@@ -775,6 +776,8 @@ def _event_gids(alert: Alert) -> list[str]:
 
 def _put_account(alert: Alert, account: Account) -> None:
     """ECS keys the identity source knows, where the event has none."""
+    if "user.name" not in alert:
+        alert["user.name"] = account.name
     if account.primary_group and "user.group.name" not in alert:
         alert["user.group.name"] = account.primary_group
     if account.groups and "user.roles" not in alert:

@@ -3,7 +3,9 @@
 It runs between ingest and detection, so that Sigma rules can match on the grandparent, the entry leader,
 the session's remote address or whether the process is interactive. For each event, in order: the
 session table (logins and failures), the process table (lineage, leaders, tty), the flow table
-(connections), and then, for an event with a process, the login it belongs to:
+(connections), then, for an event with a process, the login it belongs to, and last the taggers (plain
+callables that add keys to the event, such as the threat intelligence match of
+:class:`shellwatch.enrich.intel.EventIntel`):
 
 * ``process.entry_meta.source.ip`` and, when the process table knows no entry leader,
   ``process.entry_meta.type`` from the login (``sshd`` for SSH, ``terminal`` or ``network`` for Windows
@@ -16,7 +18,8 @@ the same address (or for the same user) in the burst window before it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Callable, Mapping, Sequence
 from itertools import chain
 from typing import Any
 
@@ -34,10 +37,17 @@ class ContextStage:
         processes: ProcessTable | None = None,
         sessions: SessionTable | None = None,
         flows: FlowTable | None = None,
+        taggers: Sequence[Callable[[Event], None]] = (),
     ) -> None:
         self.processes = processes or ProcessTable(TableSettings())
         self.sessions = sessions or SessionTable(SessionSettings())
         self.flows = flows or FlowTable(FlowSettings())
+        self.taggers = tuple(taggers)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ContextStage:
+        """A copy with its own tables; the taggers (read-only, possibly large indexes) are shared."""
+        tables = copy.deepcopy((self.processes, self.sessions, self.flows), memo)
+        return ContextStage(*tables, taggers=self.taggers)
 
     def process(self, event: Event) -> Event:
         host = host_of(event)
@@ -52,6 +62,8 @@ class ContextStage:
             found = self.sessions.host(host).find(proc.session or session_of(event), pids)
             if found is not None:
                 put_login(event, found)
+        for tag in self.taggers:
+            tag(event)
         return event
 
     def state(self) -> dict[str, Any]:
@@ -59,10 +71,13 @@ class ContextStage:
         return {"processes": self.processes.state(), "sessions": self.sessions.state()}
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> ContextStage:
+    def from_state(
+        cls, state: Mapping[str, Any], taggers: Sequence[Callable[[Event], None]] = ()
+    ) -> ContextStage:
         return cls(
             ProcessTable.from_state(state.get("processes", {})),
             SessionTable.from_state(state.get("sessions", {})),
+            taggers=taggers,
         )
 
 

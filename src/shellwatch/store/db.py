@@ -7,6 +7,7 @@ alerts are kept whole as JSON documents beside a few indexed columns that analys
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,11 +26,13 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    or_,
     select,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.sql import Select
 
 from shellwatch.errors import StoreError
 from shellwatch.events import Alert, Event, Value
@@ -108,6 +111,15 @@ class StoredParseError(Base):
     offset: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str | None] = mapped_column(Text)
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """A stored alert: its row id (what ``shellwatch alerts show`` takes), its scan and its document."""
+
+    id: int
+    scan_id: int
+    doc: dict[str, Any]
 
 
 def _text(value: Value) -> str | None:
@@ -276,6 +288,52 @@ class Store:
         with Session(self.engine) as session:
             statement = select(StoredEvent.doc).where(StoredEvent.scan_id == scan_id).order_by(StoredEvent.id)
             return list(session.scalars(statement))
+
+    def alert(self, alert_id: int) -> AlertRecord | None:
+        """The stored alert with this id, or None."""
+        statement = select(StoredAlert.id, StoredAlert.scan_id, StoredAlert.doc).where(
+            StoredAlert.id == alert_id
+        )
+        found = self._alert_records(statement)
+        return found[0] if found else None
+
+    def alerts(
+        self,
+        scan_id: int | None = None,
+        *,
+        limit: int | None = None,
+        min_score: float | None = None,
+        rule: str | None = None,
+        host: str | None = None,
+    ) -> list[AlertRecord]:
+        """Stored alerts, newest scan first and in time order within a scan.
+
+        ``rule`` matches a rule id exactly or a part of the rule title (any case); ``host`` is the exact
+        host name; ``min_score`` keeps alerts whose ``shellwatch.score`` is at least that.
+        """
+        statement = select(StoredAlert.id, StoredAlert.scan_id, StoredAlert.doc).order_by(
+            StoredAlert.scan_id.desc(), StoredAlert.timestamp, StoredAlert.id
+        )
+        if scan_id is not None:
+            statement = statement.where(StoredAlert.scan_id == scan_id)
+        if host is not None:
+            statement = statement.where(StoredAlert.host == host)
+        if rule is not None:
+            statement = statement.where(
+                or_(StoredAlert.rule_id == rule, StoredAlert.rule_name.icontains(rule, autoescape=True))
+            )
+        if min_score is not None:
+            statement = statement.where(StoredAlert.doc["shellwatch.score"].as_float() >= min_score)
+        if limit is not None:
+            statement = statement.limit(limit)
+        return self._alert_records(statement)
+
+    def _alert_records(self, statement: Select[tuple[int, int, dict[str, Any]]]) -> list[AlertRecord]:
+        try:
+            with Session(self.engine) as session:
+                return [AlertRecord(row.id, row.scan_id, row.doc) for row in session.execute(statement)]
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read alerts from {self.url}: {exc}") from exc
 
     def close(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,105 @@
+"""The enrichers a run uses, built once from the team's settings.
+
+Order matters only for the score: context and user come first (later enrichers and the allowlist may
+look at their keys), then ATT&CK names, hash reputation, threat intelligence, and the allowlist last, so
+that an allowlisted alert shows every reason it was raised before the one it was lowered for.
+
+Enrichers whose data the team did not give are left out: no allowlist file, no allowlist; no feeds, no
+intel. Hash reputation runs when there is a hash database (the one given, or the default one once
+``shellwatch reputation import`` has filled it) or a VirusTotal key in ``$VT_API_KEY``. Problems in the
+files (a bad allowlist entry, a malformed indicator, an unreadable identity line) are returned as
+warnings naming the file and line; the entries that are fine are used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from shellwatch.enrich.allowlist import AllowlistEnricher, load_allowlist
+from shellwatch.enrich.attack import AttackEnricher
+from shellwatch.enrich.base import Enricher
+from shellwatch.enrich.context import ContextEnricher
+from shellwatch.enrich.intel import EventIntel, IntelEnricher, IntelIndex, load_feeds
+from shellwatch.enrich.reputation import ReputationEnricher, VTSettings, default_db_path
+from shellwatch.enrich.user import Identity, UserEnricher, load_identity
+from shellwatch.errors import ConfigError
+from shellwatch.settings import EnrichSettings
+from shellwatch.state.stage import ContextStage
+
+
+@dataclass(slots=True)
+class Enrichment:
+    """What a run enriches with: the context stage (with its event taggers) and the alert enrichers."""
+
+    context: ContextStage
+    enrichers: list[Enricher]
+    intel: IntelIndex | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Release database handles and service clients."""
+        for enricher in self.enrichers:
+            if isinstance(enricher, ReputationEnricher):
+                enricher.close()
+
+
+def build_enrichment(settings: EnrichSettings, environ: Mapping[str, str] = os.environ) -> Enrichment:
+    """The context stage and enrichers ``settings`` ask for (see the module docstring)."""
+    warnings: list[str] = []
+    intel = _intel(settings, warnings)
+    taggers = [EventIntel(intel)] if intel is not None else []
+    context = ContextStage(taggers=taggers)
+    enrichers: list[Enricher] = [
+        ContextEnricher(context),
+        UserEnricher(_identity(settings, warnings)),
+        AttackEnricher(),
+    ]
+    reputation = _reputation(settings, environ)
+    if reputation is not None:
+        enrichers.append(reputation)
+    if intel is not None:
+        enrichers.append(IntelEnricher(intel))
+    if settings.allowlist is not None:
+        allowlist = load_allowlist(settings.allowlist)
+        warnings.extend(str(issue) for issue in allowlist.issues)
+        enrichers.append(AllowlistEnricher(allowlist))
+    return Enrichment(context, enrichers, intel, warnings)
+
+
+def _identity(settings: EnrichSettings, warnings: list[str]) -> Identity | None:
+    if not any((settings.identity_dir, settings.passwd, settings.group, settings.ad_users)):
+        return None
+    identity = load_identity(
+        unix_dir=settings.identity_dir,
+        passwd=settings.passwd,
+        group=settings.group,
+        ad_csv=settings.ad_users,
+    )
+    warnings.extend(str(issue) for issue in identity.issues)
+    return identity
+
+
+def _intel(settings: EnrichSettings, warnings: list[str]) -> IntelIndex | None:
+    if not settings.intel:
+        return None
+    index, results = load_feeds(settings.intel)
+    for result in results:
+        warnings.extend(str(issue) for issue in result.issues)
+        missing = result.counts["issues"] - len(result.issues)
+        if missing > 0:
+            warnings.append(f"{result.path}: {missing} more malformed entries")
+    return index
+
+
+def _reputation(settings: EnrichSettings, environ: Mapping[str, str]) -> ReputationEnricher | None:
+    virustotal = VTSettings.from_env(environ) if settings.virustotal else None
+    if settings.hash_db is not None and not settings.hash_db.is_file():
+        raise ConfigError(
+            f"{settings.hash_db}: no such hash database (fill one: shellwatch reputation import)"
+        )
+    path = settings.hash_db or default_db_path()
+    if virustotal is None and not path.is_file():
+        return None
+    return ReputationEnricher(path, virustotal, trusted_sources=settings.trusted_hash_sources)
