@@ -368,6 +368,15 @@ _FIELDS: list[Field] = [
     Field("shellwatch.process.children.pid", KS, "Their process ids (parallel list)."),
     Field("shellwatch.process.children.depth", KS, "Their depth below the alerting process (1: child)."),
     Field("shellwatch.network.*", KS, "Connections of the process and its children around the alert time."),
+    Field("shellwatch.command.argv", KS, "Full argv of the command (the event's, or split from its line)."),
+    Field("shellwatch.command.executable", K, "Path of what ran (the source's, or argv[0] resolved)."),
+    Field("shellwatch.command.executable_resolved", B, "Whether that path is absolute."),
+    Field("shellwatch.command.invoked_as", K, "argv[0] when it names another file than the executable."),
+    Field(
+        "shellwatch.command.interpreter", K, "Shell or script host family (sh, python, powershell, cmd...)."
+    ),
+    Field("shellwatch.command.inline", T, "Code given to the interpreter inline (-c, -e, -Command, /c)."),
+    Field("shellwatch.command.script", K, "Script file the interpreter ran (absolute when known)."),
     Field(
         "shellwatch.user.privilege",
         K,

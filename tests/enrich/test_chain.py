@@ -21,7 +21,7 @@ def test_without_lists_only_the_event_based_enrichers_run(
 ) -> None:
     monkeypatch.setenv("SHELLWATCH_CACHE_DIR", str(tmp_path))
     enrichment = build_enrichment(EnrichSettings(), environ={})
-    assert [item.name for item in enrichment.enrichers] == ["context", "user", "attack"]
+    assert [item.name for item in enrichment.enrichers] == ["context", "command", "user", "attack"]
     assert enrichment.context.taggers == ()
     assert enrichment.intel is None
 
@@ -41,7 +41,7 @@ def test_every_list_given_adds_its_enricher_and_reports_bad_entries(
     enrichment = build_enrichment(settings, environ={})
     try:
         names = [item.name for item in enrichment.enrichers]
-        assert names == ["context", "user", "attack", "reputation", "intel", "allowlist"]
+        assert names == ["context", "command", "user", "attack", "reputation", "intel", "allowlist"]
         assert any("intel.csv" in warning and "not-an-ip" in warning for warning in enrichment.warnings)
         assert any("bad.yml:" in warning for warning in enrichment.warnings)
         event: Event = {"host.name": "h", "destination.ip": "10.66.1.2", "event.category": ["network"]}

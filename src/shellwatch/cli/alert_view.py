@@ -296,6 +296,19 @@ PROCESS: Final = Section(
     ),
     prefixes=("process.",),
 )
+COMMAND: Final = Section(
+    "command",
+    fields=(
+        ("interpreter", "shellwatch.command.interpreter"),
+        ("inline code", "shellwatch.command.inline"),
+        ("script", "shellwatch.command.script"),
+        ("executable", "shellwatch.command.executable"),
+        ("resolved", "shellwatch.command.executable_resolved"),
+        ("invoked as", "shellwatch.command.invoked_as"),
+        ("argv", "shellwatch.command.argv"),
+    ),
+    prefixes=("shellwatch.command.",),
+)
 SESSION: Final = Section(
     "session",
     fields=(
@@ -449,6 +462,7 @@ ERRORS: Final = Section(
 OTHER: Final = Section("other fields")
 SECTIONS: Final = (
     PROCESS,
+    COMMAND,
     SESSION,
     NETWORK,
     USER,

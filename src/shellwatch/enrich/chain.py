@@ -1,6 +1,6 @@
 """The enrichers a run uses, built once from the team's settings.
 
-Order matters only for the score: context and user come first (later enrichers and the allowlist may
+Order matters only for the score: context, command and user come first (later enrichers and the allowlist may
 look at their keys), then ATT&CK names, hash reputation, threat intelligence, and the allowlist last, so
 that an allowlisted alert shows every reason it was raised before the one it was lowered for.
 
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from shellwatch.enrich.allowlist import AllowlistEnricher, load_allowlist
 from shellwatch.enrich.attack import AttackEnricher
 from shellwatch.enrich.base import Enricher
+from shellwatch.enrich.command import CommandEnricher
 from shellwatch.enrich.context import ContextEnricher
 from shellwatch.enrich.intel import EventIntel, IntelEnricher, IntelIndex, load_feeds
 from shellwatch.enrich.reputation import ReputationEnricher, VTSettings, default_db_path
@@ -53,6 +54,7 @@ def build_enrichment(settings: EnrichSettings, environ: Mapping[str, str] = os.e
     context = ContextStage(taggers=taggers)
     enrichers: list[Enricher] = [
         ContextEnricher(context),
+        CommandEnricher(),
         UserEnricher(_identity(settings, warnings)),
         AttackEnricher(),
     ]
