@@ -85,3 +85,32 @@ def test_two_workers_equal_one_process(ruleset: RuleSet, tmp_path: Path) -> None
         map(event_row, serial.events), key=lambda row: row[-1]
     )
     assert serial.started == parallel.started == 1
+
+
+def test_two_workers_enrich_like_one_process(ruleset: RuleSet) -> None:
+    from shellwatch.cli.app import sample_settings
+    from shellwatch.enrich.chain import build_enrichment
+    from shellwatch.enrich.stage import EnrichmentStage
+    from shellwatch.settings import load_settings
+
+    sources = list(expand([sample_dir()]))
+    settings = load_settings(sample_settings()).enrich
+    results = []
+    for workers in (1, 2):
+        enrichment = build_enrichment(settings, environ={})
+        sink = ListSink()
+        stage = EnrichmentStage(enrichment.enrichers)
+        detection = DetectionStage.from_ruleset(ruleset)
+        if workers == 1:
+            run_scan(sources, IngestConfig(), detection, Sinks([sink]), None, enrichment.context, stage)
+        else:
+            run_scan_parallel(
+                sources, IngestConfig(), detection, Sinks([sink]), 2, None, None, enrichment.context, stage
+            )
+        results.append(sorted(map(_key, sink.alerts)))
+    assert results[0] == results[1]
+    alerts = [orjson.loads(key) for key in results[1]]
+    # children and connections come from the worker's own copy of the tables
+    assert any("shellwatch.process.children.pid" in alert for alert in alerts)
+    assert any("shellwatch.network.destination.ip" in alert for alert in alerts)
+    assert any(alert.get("shellwatch.intel.matched") for alert in alerts)

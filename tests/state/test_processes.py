@@ -181,3 +181,145 @@ def test_state_round_trip() -> None:
     event = exec_event("h", 2, 12, 11, "/usr/bin/id")
     restored.observe(event)
     assert event["process.parent.parent.executable"] == "/usr/sbin/sshd"
+
+
+def fork_event(host: str, second: int, pid: int, ppid: int, exe: str, child: int, **extra: object) -> Event:
+    """An auditd ``clone`` record of ``pid`` (as the auditd reader maps it) whose result is ``child``."""
+    event = exec_event(host, second, pid, ppid, exe)
+    del event["process.command_line"]
+    event.update(
+        {
+            "event.action": "forked",
+            "event.type": ["info"],
+            "event.outcome": "success",
+            "auditd.data.syscall": "clone",
+            "auditd.data.a0": "1200011",
+            "auditd.data.exit": str(child),
+        }
+    )
+    event.update(extra)  # type: ignore[arg-type]
+    return event
+
+
+def test_a_failed_exec_is_not_a_start() -> None:
+    table = ProcessTable()
+    table.observe(exec_event("h", 0, 50, 1, "/usr/bin/java", "java -jar app.jar"))
+    failed = exec_event("h", 1, 50, 1, "/usr/bin/java", **{"event.outcome": "failure"})
+    table.observe(failed)  # a PATH search: execve("/usr/local/bin/bash") -> ENOENT, by java
+    child = exec_event("h", 2, 51, 50, "/bin/sh")
+    table.observe(child)
+    assert child["process.parent.command_line"] == "java -jar app.jar"
+    assert len(table.host("h").procs) == 3  # init, java, sh
+
+
+def test_systemd_unit_records_neither_start_nor_end_pid_1() -> None:
+    table = ProcessTable()
+    service: Event = {
+        "@timestamp": "2026-11-20T02:00:00.000000Z",
+        "host.name": "h",
+        "host.os.type": "linux",
+        "event.category": ["process"],
+        "process.pid": 1,
+        "process.executable": "/usr/lib/systemd/systemd",
+    }
+    table.observe({**service, "event.type": ["start"], "event.action": "service_start"})
+    table.observe({**service, "event.type": ["end"], "event.action": "service_stop"})
+    later = exec_event("h", 400, 900, 1, "/usr/sbin/cron")
+    table.observe(later)
+    assert later["process.entry_meta.type"] == "init"
+    assert [proc.ended for proc in table.host("h").procs.values()] == [None, None]
+
+
+def test_a_fork_record_adds_a_copy_of_its_parent_under_the_reused_pid() -> None:
+    """laurel's confusion case: pid 2655 ran rm earlier; now csh forks 2655, which forks 2656 -> id."""
+    table = ProcessTable()
+    table.observe(exec_event("h", 0, 2655, 2643, "/usr/bin/rm", "rm -f /tmp/x"))
+    table.observe(exec_event("h", 10, 2542, 2532, "/bin/tcsh", "-csh -c /tmp/job.csh"))
+    table.observe(fork_event("h", 11, 2542, 2532, "/bin/tcsh", child=2655))
+    table.observe(fork_event("h", 11, 2655, 2542, "/bin/tcsh", child=2656))
+    ident = exec_event("h", 11, 2656, 2655, "/usr/bin/id", "id")
+    table.observe(ident)
+    awk = exec_event("h", 11, 2655, 2542, "/usr/bin/gawk", "awk -F) {print $1}")
+    table.observe(awk)
+    assert ident["process.parent.executable"] == "/bin/tcsh"
+    assert ident["process.parent.command_line"] == "-csh -c /tmp/job.csh"
+    assert ident["shellwatch.process.ancestry.pid"] == [2655, 2542, 2532]
+    host = table.host("h")
+    rm = next(proc for proc in host.procs.values() if proc.executable == "/usr/bin/rm")
+    assert ident["process.parent.entity_id"] not in (rm.entity_id, host.by_pid[2655])
+    assert awk["process.parent.pid"] == 2542
+    copy = host.get(str(ident["process.parent.entity_id"]))
+    assert (
+        copy is not None and copy.forked and [child.pid for child in host.children(copy.entity_id)] == [2656]
+    )
+
+
+def test_an_exec_replaces_the_fork_copy_that_started_nothing() -> None:
+    table = ProcessTable()
+    table.observe(exec_event("h", 0, 10, 1, "/bin/bash", "-bash"))
+    table.observe(fork_event("h", 1, 10, 1, "/bin/bash", child=11))
+    host = table.host("h")
+    copy = host.get(host.by_pid[11])
+    assert copy is not None and copy.forked and copy.executable == "/bin/bash"
+    grep = exec_event("h", 1, 11, 10, "/usr/bin/grep", "grep x")
+    table.observe(grep)
+    assert copy.entity_id not in host.procs
+    assert [proc.executable for proc in host.children(host.by_pid[10])] == ["/usr/bin/grep"]
+    assert grep["process.parent.executable"] == "/bin/bash"
+
+
+def test_a_fork_by_a_process_started_before_the_log_keeps_what_the_record_says() -> None:
+    table = ProcessTable()
+    table.observe(fork_event("h", 0, 71432, 3505, "/usr/bin/bash", child=71505))
+    script = exec_event("h", 0, 71505, 71432, "/usr/bin/dash", "/bin/sh ./script.sh")
+    table.observe(script)
+    assert script["process.parent.executable"] == "/usr/bin/bash"
+    assert script["shellwatch.process.ancestry.pid"] == [71432, 3505]
+
+
+def test_threads_are_not_processes() -> None:
+    table = ProcessTable()
+    table.observe(exec_event("h", 0, 10, 1, "/usr/bin/java"))
+    table.observe(fork_event("h", 1, 10, 1, "/usr/bin/java", child=11, **{"auditd.data.a0": "3d0f00"}))
+    assert 11 not in table.host("h").by_pid
+
+
+def test_a_start_that_arrives_late_does_not_take_the_pid_from_a_later_one() -> None:
+    table = ProcessTable()
+    table.observe(exec_event("h", 6, 17809, 2813, "/usr/bin/dpkg-query", "dpkg-query --search -- /bin/bash"))
+    table.observe(exec_event("h", 5, 17809, 2813, "/usr/bin/dpkg", "/usr/bin/dpkg -S /bin/bash"))
+    host = table.host("h")
+    current = host.get(host.by_pid[17809])
+    assert current is not None and current.executable == "/usr/bin/dpkg-query"
+
+
+def test_a_quiet_parent_outlives_the_commands_it_runs() -> None:
+    table = ProcessTable(TableSettings(horizon=3600, ended_horizon=10, max_processes=10))
+    table.observe(exec_event("h", 0, 10, 1, "/usr/sbin/sshd"))
+    table.observe(exec_event("h", 1, 11, 10, "/bin/bash"))
+    for number in range(100):
+        table.observe(exec_event("h", 2 + number, 1000 + number, 11, "/bin/true"))
+    last = exec_event("h", 200, 2000, 11, "/usr/bin/id")
+    table.observe(last)
+    assert last["shellwatch.process.ancestry.executable"] == ["/bin/bash", "/usr/sbin/sshd", "/sbin/init"]
+
+
+def test_the_ended_queue_is_bounded_when_event_time_stalls() -> None:
+    """Without timestamps (or with a burst of exits inside ``ended_horizon``) nothing ends by time."""
+    table = ProcessTable(TableSettings(max_processes=100))
+    for stamp in (None, "2026-11-20T02:00:00.000000Z"):
+        for pid in range(1000, 6000):
+            start = exec_event("h", 0, pid, 1, "/bin/true")
+            end: Event = {**END, "host.name": "h", "process.pid": pid}
+            if stamp is None:
+                del start["@timestamp"]
+            else:
+                end["@timestamp"] = stamp
+            table.observe(start)
+            table.observe(end)
+            table.observe(end)  # some sources log an exit twice
+        host = table.host("h")
+        assert len(host.procs) <= 100
+        assert len(host.ended) <= 2 * 100
+        assert len(host.by_pid) <= 100
+        assert sum(len(children) for children in host.children_of.values()) <= 100

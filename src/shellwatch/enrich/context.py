@@ -10,6 +10,7 @@ sensor (Zeek, NetFlow) saw for the same addresses, which tells how long it laste
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Final
 
 from shellwatch.events import Alert, timestamp_micros
@@ -31,6 +32,10 @@ class ContextEnricher:
         self.stage = stage
         self.before = before
         self.after = after
+
+    def with_context(self, context: ContextStage) -> ContextEnricher:
+        """The same enricher reading another copy of the tables (a parallel worker's)."""
+        return ContextEnricher(context, self.before, self.after)
 
     def enrich(self, alert: Alert) -> None:
         host = host_of(alert)
@@ -75,17 +80,25 @@ def _process_of(alert: Alert, table: HostProcesses) -> Proc | None:
 
 
 def _descendants(table: HostProcesses, root: Proc) -> list[tuple[Proc, int]]:
-    children: dict[str, list[Proc]] = {}
-    for proc in table.procs.values():
-        if proc.parent is not None:
-            children.setdefault(proc.parent, []).append(proc)
+    """The processes below ``root``, depth first in the order they started, at most :data:`MAX_CHILDREN`.
+
+    Read lazily from the table's children index, so the cost follows what is listed, not the size of the
+    host's table or the number of children a busy parent has."""
     found: list[tuple[Proc, int]] = []
-    stack = [(child, 1) for child in reversed(children.get(root.entity_id, []))]
+    seen = {root.entity_id}
+    stack: list[tuple[Iterator[Proc], int]] = [(table.iter_children(root.entity_id), 1)]
     while stack and len(found) < MAX_CHILDREN:
-        proc, depth = stack.pop()
+        children, depth = stack[-1]
+        proc = next(children, None)
+        if proc is None:
+            stack.pop()
+            continue
+        if proc.entity_id in seen:
+            continue
+        seen.add(proc.entity_id)
         found.append((proc, depth))
         if depth < MAX_DEPTH:
-            stack.extend((child, depth + 1) for child in reversed(children.get(proc.entity_id, [])))
+            stack.append((table.iter_children(proc.entity_id), depth + 1))
     return found
 
 

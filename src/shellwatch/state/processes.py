@@ -7,6 +7,14 @@ points at its newest process. Any other event of a known pid or entity (a connec
 given the same context without changing the table. A pid the table has never seen (a process started
 before the log began) gets a placeholder from what the event tells of it, so that its children still link.
 
+Not every "start" starts a process: an exec that failed (``event.outcome: failure``, a shell's ``PATH``
+search) leaves the caller as it was, and systemd's ``SERVICE_START``/``SERVICE_STOP`` records are pid 1
+speaking of a unit, so neither adds or ends a process. An auditd ``clone``/``fork``/``vfork`` record (the
+syscall's result is the child's pid) adds the child as a copy of its parent, with its own entity id: what
+the child starts before it execs hangs under that copy, not under an older process that had the pid
+(laurel's ``shell-proc-trace-confusion`` trace). When the child execs and has started nothing yet, the
+exec takes the copy's place. Records out of order keep the pid pointing at its latest start.
+
 The event is then filled, where its source left the fields empty:
 
 * ``process.parent.*`` and ``process.parent.parent.*`` (the grandparent) from the table;
@@ -19,10 +27,15 @@ The event is then filled, where its source left the fields empty:
   logon id, macOS audit session), or the entry leader when the source has no session ids;
 * ``process.interactive`` and ``process.tty.name`` inherited from the parent when the event lacks them.
 
+Each host also keeps a children index (:attr:`HostProcesses.children_of`: parent entity id → the entity ids
+of the processes in the table whose ``parent`` it is), kept in step with every insert, adoption and
+eviction, so that the processes a process started are found without scanning the table.
+
 Memory is bounded: processes that ended are dropped after ``ended_horizon`` of event time, every process
 not seen for ``horizon`` is dropped, and a host keeps at most ``max_processes`` (least recently seen go
-first). The table is plain data: :meth:`ProcessTable.state` and :meth:`ProcessTable.from_state` save and
-restore it between runs of a live source.
+first; a process counts as seen when one of its descendants starts, so that a quiet shell or daemon is not
+dropped before the short-lived commands it runs). The table is plain data: :meth:`ProcessTable.state`
+and :meth:`ProcessTable.from_state` save and restore it between runs of a live source.
 """
 
 from __future__ import annotations
@@ -85,6 +98,13 @@ ENTRY_SOURCES: Final[dict[str, str]] = {
 _SCHEDULE_MARKERS: Final = ("-s schedule", "schedule")
 """A ``svchost.exe`` whose command line names the Schedule service starts scheduled tasks."""
 
+_UNIT_RECORDS: Final = frozenset({"service_start", "service_stop"})
+"""auditd records in which systemd (pid 1) tells of a unit: not a start or an end of pid 1 itself."""
+_FORK_CALLS: Final = frozenset({"clone", "fork", "vfork"})
+"""Syscalls whose result is a new process's pid. ``clone3`` is left out: its flags sit behind a pointer the
+record does not show, and glibc creates threads with it."""
+_CLONE_THREAD: Final = 0x10000
+
 
 @dataclass(slots=True)
 class Proc:
@@ -108,6 +128,8 @@ class Proc:
     entry_type: str | None = None
     session_leader: str | None = None
     placeholder: bool = False
+    forked: bool = False
+    """Added from a fork record: a copy of its parent's image until it execs."""
 
     @property
     def name(self) -> str | None:
@@ -141,6 +163,10 @@ class HostProcesses:
         self.settings = settings
         self.procs: OrderedDict[str, Proc] = OrderedDict()
         self.by_pid: dict[int, str] = {}
+        self.children_of: dict[str, dict[str, None]] = {}
+        """Parent entity id → entity ids of the processes in the table that name it as parent (in the order
+        they joined). Exactly mirrors ``Proc.parent``: a parent that left the table keeps its entry while a
+        child of it remains."""
         self.ended: deque[tuple[int, str]] = deque()
         self.watermark = 0
 
@@ -151,17 +177,31 @@ class HostProcesses:
         moment = event_micros(event)
         if moment:
             self.watermark = max(self.watermark, moment)
-        kinds = event.get("event.type")
-        categories = event.get("event.category")
-        is_process = isinstance(categories, list) and "process" in categories
+        value, categories = event.get("event.type"), event.get("event.category")
+        kinds = value if isinstance(value, list) else []
+        is_process = (
+            isinstance(categories, list)
+            and "process" in categories
+            and event.get("event.action") not in _UNIT_RECORDS
+        )
         proc: Proc | None
-        if is_process and isinstance(kinds, list) and "start" in kinds and _has_process(event):
+        if (
+            is_process
+            and "start" in kinds
+            and _has_process(event)
+            and event.get("event.outcome") != "failure"
+        ):
             proc = self._start(event, moment)
         else:
             proc = self._find(event, moment)
-            if proc is not None and is_process and isinstance(kinds, list) and "end" in kinds:
+            child = _forked_pid(event) if is_process else None
+            if child is not None:
+                proc = self._fork(event, proc, child, moment)
+            elif proc is not None and is_process and "end" in kinds:
                 proc.ended = moment or self.watermark
                 self.ended.append((proc.ended, proc.entity_id))
+                if len(self.ended) > 2 * self.settings.max_processes:
+                    self._compact_ended()
                 self._evict()
         if proc is not None:
             fill(event, proc, self)
@@ -172,10 +212,16 @@ class HostProcesses:
         eid = as_text(event.get("process.entity_id")) or entity_id(
             self.host, pid, event.get("@timestamp", "")
         )
-        parent = self._parent_of(event, moment)
+        proc = self._new(event, eid, self._parent_of(event, moment), moment)
+        proc.start = as_text(event.get("@timestamp"))
+        self._insert(proc, moment)
+        return proc
+
+    def _new(self, event: Event, eid: str, parent: Proc | None, moment: int) -> Proc:
+        """A process as ``event`` tells of it (``process.*``, user, session), below ``parent``."""
         proc = Proc(
             entity_id=eid,
-            pid=pid,
+            pid=as_int(event.get("process.pid")),
             ppid=as_int(event.get("process.parent.pid")) if parent is None else parent.pid,
             parent=parent.entity_id if parent is not None else None,
             executable=as_text(event.get("process.executable")),
@@ -185,7 +231,6 @@ class HostProcesses:
             session=session_of(event),
             tty=as_text(event.get("process.tty.name")),
             interactive=_bool(event.get("process.interactive")),
-            start=as_text(event.get("@timestamp")),
             seen=moment,
         )
         if parent is not None:
@@ -193,22 +238,78 @@ class HostProcesses:
             if proc.interactive is None:
                 proc.interactive = parent.interactive
         _leaders(proc, parent, self)
-        earlier = self.get(self.by_pid.get(pid)) if pid is not None else None
-        self._put(proc)
-        if (
-            earlier is not None
-            and earlier.placeholder
-            and earlier.entity_id != eid
-            and 0 < moment <= earlier.seen
-        ):
-            self._adopt(earlier, proc)
-        self._evict()
         return proc
+
+    def _insert(self, proc: Proc, moment: int) -> None:
+        """Add a process that started (or was forked) at ``moment``; its pid points at it unless the pid's
+        current process started later (records out of order)."""
+        earlier = self.get(self.by_pid.get(proc.pid)) if proc.pid is not None else None
+        latest = earlier is None or earlier.placeholder or not _started_after(earlier, moment, proc.forked)
+        self._put(proc, latest)
+        if earlier is None or earlier.entity_id == proc.entity_id:
+            pass
+        elif earlier.placeholder and _adopts(proc, earlier, moment):
+            self._adopt(earlier, proc)
+        elif (
+            latest
+            and earlier.forked
+            and not proc.forked
+            and earlier.ppid == proc.ppid
+            and earlier.entity_id not in self.children_of
+        ):
+            # The copy a fork made has exec'd before it started anything: the exec takes its place.
+            self._drop(earlier.entity_id, earlier)
+        for ancestor in self.ancestors(proc):  # alive, since it has a new descendant
+            ancestor.seen = max(ancestor.seen, moment)
+            self.procs.move_to_end(ancestor.entity_id)
+        self._evict()
+
+    def _fork(self, event: Event, forker: Proc | None, child_pid: int, moment: int) -> Proc:
+        """A fork record of ``forker`` (``process.*``): add the child, a copy of it. Returns the forker."""
+        if forker is None:
+            # The forking process started before the log began: keep what the record says of it.
+            pid = as_int(event.get("process.pid"))
+            forker = self._new(event, _before(self.host, pid), self._parent_of(event, moment), moment)
+            forker.placeholder = True
+            self._put(forker)
+        current = self.get(self.by_pid.get(child_pid))
+        if (
+            current is not None
+            and not current.placeholder
+            and current.ppid == forker.pid
+            and _started_after(current, moment, forked=True)
+        ):
+            return forker  # records out of order: the child has exec'd already
+        timestamp = as_text(event.get("@timestamp"))
+        child = Proc(
+            entity_id=entity_id(self.host, child_pid, timestamp or moment, "fork"),
+            pid=child_pid,
+            ppid=forker.pid,
+            parent=forker.entity_id,
+            executable=forker.executable,
+            command_line=forker.command_line,
+            args=list(forker.args) if forker.args is not None else None,
+            user=forker.user,
+            session=forker.session,
+            tty=forker.tty,
+            interactive=forker.interactive,
+            start=timestamp,
+            seen=moment,
+            forked=True,
+        )
+        _leaders(child, forker, self)
+        self._insert(child, moment)
+        return forker
 
     def _adopt(self, placeholder: Proc, proc: Proc) -> None:
         """A start that arrives after its children (records out of order) replaces their placeholder."""
         for child in self.children(placeholder.entity_id):
+            self._unlink(child)
             child.parent = proc.entity_id
+            self._link(child)
+            if child.forked and child.executable is None:  # a copy of what is now known
+                child.executable, child.command_line = proc.executable, proc.command_line
+                child.args = list(proc.args) if proc.args is not None else None
             if child.entry is None or child.entry == placeholder.entity_id:
                 _leaders(child, proc, self)
         self._drop(placeholder.entity_id, placeholder)
@@ -231,7 +332,7 @@ class HostProcesses:
             return None
         # A parent started before the log began: keep what the event says of it.
         placeholder = Proc(
-            entity_id=parent_eid or entity_id(self.host, ppid, "before", self.host),
+            entity_id=parent_eid or _before(self.host, ppid),
             pid=ppid,
             executable=as_text(event.get("process.parent.executable")),
             command_line=as_text(event.get("process.parent.command_line")),
@@ -256,13 +357,36 @@ class HostProcesses:
             return None
         proc.seen = max(proc.seen, moment)
         self.procs.move_to_end(proc.entity_id)
+        if proc.placeholder and proc.executable is None:
+            # A process started before the log began: its own events tell what it runs.
+            proc.executable = as_text(event.get("process.executable"))
+            proc.command_line = proc.command_line or as_text(event.get("process.command_line"))
+            proc.args = proc.args or _args(event.get("process.args"))
         return proc
 
-    def _put(self, proc: Proc) -> None:
+    def _put(self, proc: Proc, current: bool = True) -> None:
+        """Add or replace ``proc``; ``current``: its pid points at it from now on."""
+        old = self.procs.get(proc.entity_id)
+        if old is not None and old is not proc:
+            self._unlink(old)
         self.procs[proc.entity_id] = proc
         self.procs.move_to_end(proc.entity_id)
-        if proc.pid is not None:
+        self._link(proc)
+        if current and proc.pid is not None:
             self.by_pid[proc.pid] = proc.entity_id
+
+    def _link(self, proc: Proc) -> None:
+        if proc.parent is not None:
+            self.children_of.setdefault(proc.parent, {})[proc.entity_id] = None
+
+    def _unlink(self, proc: Proc) -> None:
+        if proc.parent is None:
+            return
+        siblings = self.children_of.get(proc.parent)
+        if siblings is not None:
+            siblings.pop(proc.entity_id, None)
+            if not siblings:
+                del self.children_of[proc.parent]
 
     # ----------------------------------------------------------------- reading
 
@@ -279,7 +403,13 @@ class HostProcesses:
             current = self.get(current.parent)
 
     def children(self, eid: str) -> list[Proc]:
-        return [proc for proc in self.procs.values() if proc.parent == eid]
+        """The processes in the table whose parent is ``eid``, in the order they joined (from the index)."""
+        return list(self.iter_children(eid))
+
+    def iter_children(self, eid: str) -> Iterator[Proc]:
+        """:meth:`children` one by one, for a reader that may stop early (the table must not change)."""
+        for child in self.children_of.get(eid, ()):
+            yield self.procs[child]
 
     # ----------------------------------------------------------------- memory
 
@@ -301,8 +431,20 @@ class HostProcesses:
             if ended is not None and ended.ended is not None and ended.ended < ended_before:
                 self._drop(eid, ended)
 
+    def _compact_ended(self) -> None:
+        """One entry per ended process still in the table. The queue empties by event time; when the clock
+        stalls (no timestamps, or a burst of exits within ``ended_horizon``) the table still drops the least
+        recently seen, and this keeps the queue from outgrowing it with entries for processes long gone."""
+        kept: dict[str, int] = {}
+        for moment, eid in self.ended:
+            proc = self.procs.get(eid)
+            if proc is not None and proc.ended == moment:
+                kept.setdefault(eid, moment)
+        self.ended = deque((moment, eid) for eid, moment in kept.items())
+
     def _drop(self, eid: str, proc: Proc) -> None:
         del self.procs[eid]
+        self._unlink(proc)
         if proc.pid is not None and self.by_pid.get(proc.pid) == eid:
             del self.by_pid[proc.pid]
 
@@ -335,13 +477,19 @@ class ProcessTable:
         """Plain data (JSON-serializable) to save between runs."""
         return {
             "hosts": {
-                name: {"watermark": table.watermark, "procs": [asdict(proc) for proc in table.procs.values()]}
+                name: {
+                    "watermark": table.watermark,
+                    "procs": [asdict(proc) for proc in table.procs.values()],
+                    "pids": {str(pid): eid for pid, eid in table.by_pid.items()},
+                    "children": {parent: list(children) for parent, children in table.children_of.items()},
+                }
                 for name, table in self.hosts.items()
             }
         }
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any], settings: TableSettings | None = None) -> ProcessTable:
+        """The tables :meth:`state` saved: processes in their order, pids, the children index, ended ones."""
         table = cls(settings)
         known = {item.name for item in fields(Proc)}
         for name, data in state.get("hosts", {}).items():
@@ -349,7 +497,24 @@ class ProcessTable:
             host.watermark = int(data.get("watermark", 0))
             for item in data.get("procs", []):
                 host._put(Proc(**{key: value for key, value in item.items() if key in known}))
+            pids = data.get("pids")
+            if isinstance(pids, Mapping):
+                host.by_pid = {int(pid): eid for pid, eid in pids.items() if eid in host.procs}
+            saved = data.get("children")
+            if isinstance(saved, Mapping):  # the order children joined in (the index itself is rebuilt)
+                for parent, children in host.children_of.items():
+                    order = [eid for eid in saved.get(parent, ()) if eid in children]
+                    host.children_of[parent] = dict.fromkeys([*order, *children])
+            ended = sorted(
+                (proc.ended, proc.entity_id) for proc in host.procs.values() if proc.ended is not None
+            )
+            host.ended.extend(ended)
         return table
+
+
+def _before(host: str, pid: int | None) -> str:
+    """The entity id of a process of ``pid`` that started before the log began."""
+    return entity_id(host, pid, "before", host)
 
 
 def host_of(event: Mapping[str, Any]) -> str:
@@ -439,6 +604,46 @@ def _put_process(event: Event, prefix: str, proc: Proc) -> None:
 
 _TOLERANCE: Final = 2 * MICROS
 """Clock skew allowed between a parent's and its child's records."""
+
+
+def _adopts(proc: Proc, placeholder: Proc, moment: int) -> bool:
+    """Whether ``proc``, starting at ``moment`` with the pid of ``placeholder``, is the process that the
+    placeholder stood for: it started before the placeholder was last seen (its children came first), and,
+    at the same millisecond, it runs what the placeholder was known to run (else the placeholder is the
+    image before an exec)."""
+    if not 0 < moment <= placeholder.seen:
+        return False
+    return moment < placeholder.seen or placeholder.executable in (None, proc.executable)
+
+
+def _started_after(proc: Proc, moment: int, forked: bool) -> bool:
+    """Whether ``proc`` started after ``moment``; for a fork at ``moment``, also at the same time (a fork
+    comes before the exec it leads to, and audit times are in milliseconds)."""
+    started = timestamp_micros(proc.start) if moment and proc.start else None
+    if started is None:
+        return False
+    return started >= moment if forked else started > moment
+
+
+def _forked_pid(event: Mapping[str, Any]) -> int | None:
+    """The child's pid of a successful auditd fork record of a known pid; ``None`` for anything else."""
+    syscall = event.get("auditd.data.syscall")
+    if syscall not in _FORK_CALLS or event.get("event.outcome") == "failure":
+        return None
+    if syscall == "clone" and (_hex(event.get("auditd.data.a0")) or 0) & _CLONE_THREAD:
+        return None  # a thread, not a process
+    if as_int(event.get("process.pid")) is None:
+        return None
+    return as_int(event.get("auditd.data.exit")) or None
+
+
+def _hex(value: object) -> int | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return int(value, 16)
+    except ValueError:
+        return None
 
 
 def _could_be_parent(proc: Proc, moment: int) -> bool:
