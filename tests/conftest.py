@@ -7,6 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run, so a red build is reproducible and never flaky;
+# HYPOTHESIS_PROFILE=explore draws new ones each run to look for bugs.
+settings.register_profile("default", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 from shellwatch.events import Event
 from shellwatch.ingest.base import ParseIssue, ReaderOptions

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -20,7 +20,9 @@ from rich.text import Text
 from rich.tree import Tree
 
 from shellwatch.cli.render import LEVEL_STYLE
-from shellwatch.store.db import AlertRecord
+
+if TYPE_CHECKING:
+    from shellwatch.store.db import AlertRecord
 
 Doc = Mapping[str, Any]
 

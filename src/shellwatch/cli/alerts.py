@@ -7,17 +7,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 from rich.console import Console
-from sqlalchemy.engine import make_url
 
 from shellwatch.cli.alert_view import alert_view, alerts_table
 from shellwatch.cli.app import DbOpt, app, database_url, err
 from shellwatch.errors import ShellwatchError
-from shellwatch.store.db import AlertRecord, Store
+
+if TYPE_CHECKING:
+    from shellwatch.store.db import AlertRecord, Store
 
 alerts_app = typer.Typer(help="The stored alerts: list them, show one with its process tree and context.")
 app.add_typer(alerts_app, name="alerts")
@@ -32,12 +33,18 @@ class ListFormat(StrEnum):
 
 def shown_url(url: str) -> str:
     """The database URL as messages name it (no password)."""
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 
 @contextmanager
 def open_store(db: str | None) -> Iterator[Store]:
     """The store at ``--db``; a SQLite file must exist already (reading never creates one)."""
+    from sqlalchemy.engine import make_url
+
+    from shellwatch.store.db import Store
+
     url = database_url(db)
     parsed = make_url(url)
     path = parsed.database

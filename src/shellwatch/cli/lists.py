@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -14,9 +14,11 @@ from rich.table import Table
 
 from shellwatch.cli.app import ConfigOpt, HashDbOpt, IntelOpt, app, enrich_settings, err
 from shellwatch.enrich.allowlist import expiring, load_allowlist
-from shellwatch.enrich.intel import Indicator, IntelIndex, LoadResult, load_feed
 from shellwatch.enrich.reputation import HashDatabase, default_db_path, normalize_hash
 from shellwatch.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from shellwatch.enrich.intel import Indicator, LoadResult
 
 intel_app = typer.Typer(help="Threat intelligence feeds: check what they hold, look values up.")
 reputation_app = typer.Typer(help="The hash reputation database: import hash lists, look hashes up.")
@@ -51,6 +53,8 @@ def _feed_table(results: list[LoadResult]) -> Table:
 @intel_app.command("check")
 def intel_check(feeds: FeedsArg) -> None:
     """Load feeds as a scan would: indicators per feed, and every malformed entry with where it is."""
+    from shellwatch.enrich.intel import IntelIndex, load_feed
+
     results = [load_feed(path) for path in feeds]
     for result in results:
         for issue in result.issues:
@@ -69,6 +73,8 @@ def intel_lookup(
     settings_file: ConfigOpt = None,
 ) -> None:
     """Which indicators of the feeds (--intel, or the settings file's) match these values."""
+    from shellwatch.enrich.intel import IntelIndex, load_feed
+
     feeds = enrich_settings(settings_file, intel=intel).intel
     if not feeds:
         raise ConfigError("no feeds: give --intel FILE or set [enrich] intel in the settings file")

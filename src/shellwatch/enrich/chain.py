@@ -16,18 +16,24 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from shellwatch.enrich.allowlist import AllowlistEnricher, load_allowlist
 from shellwatch.enrich.attack import AttackEnricher
 from shellwatch.enrich.base import Enricher
 from shellwatch.enrich.command import CommandEnricher
 from shellwatch.enrich.context import ContextEnricher
-from shellwatch.enrich.intel import EventIntel, IntelEnricher, IntelIndex, load_feeds
-from shellwatch.enrich.reputation import ReputationEnricher, VTSettings, default_db_path
 from shellwatch.enrich.user import Identity, UserEnricher, load_identity
 from shellwatch.errors import ConfigError
 from shellwatch.settings import EnrichSettings
 from shellwatch.state.stage import ContextStage
+
+if TYPE_CHECKING:
+    from shellwatch.enrich.intel import IntelIndex
+    from shellwatch.enrich.reputation import ReputationEnricher
+
+# The intel (stix2) and reputation (vt-py, aiohttp) modules cost 0.2 s of imports: they load only when the
+# settings use them.
 
 
 @dataclass(slots=True)
@@ -42,15 +48,20 @@ class Enrichment:
     def close(self) -> None:
         """Release database handles and service clients."""
         for enricher in self.enrichers:
-            if isinstance(enricher, ReputationEnricher):
-                enricher.close()
+            close = getattr(enricher, "close", None)
+            if callable(close):
+                close()
 
 
 def build_enrichment(settings: EnrichSettings, environ: Mapping[str, str] = os.environ) -> Enrichment:
     """The context stage and enrichers ``settings`` ask for (see the module docstring)."""
     warnings: list[str] = []
     intel = _intel(settings, warnings)
-    taggers = [EventIntel(intel)] if intel is not None else []
+    taggers = []
+    if intel is not None:
+        from shellwatch.enrich.intel import EventIntel
+
+        taggers.append(EventIntel(intel))
     context = ContextStage(taggers=taggers)
     enrichers: list[Enricher] = [
         ContextEnricher(context),
@@ -62,6 +73,8 @@ def build_enrichment(settings: EnrichSettings, environ: Mapping[str, str] = os.e
     if reputation is not None:
         enrichers.append(reputation)
     if intel is not None:
+        from shellwatch.enrich.intel import IntelEnricher
+
         enrichers.append(IntelEnricher(intel))
     if settings.allowlist is not None:
         allowlist = load_allowlist(settings.allowlist)
@@ -86,6 +99,8 @@ def _identity(settings: EnrichSettings, warnings: list[str]) -> Identity | None:
 def _intel(settings: EnrichSettings, warnings: list[str]) -> IntelIndex | None:
     if not settings.intel:
         return None
+    from shellwatch.enrich.intel import load_feeds
+
     index, results = load_feeds(settings.intel)
     for result in results:
         warnings.extend(str(issue) for issue in result.issues)
@@ -96,6 +111,8 @@ def _intel(settings: EnrichSettings, warnings: list[str]) -> IntelIndex | None:
 
 
 def _reputation(settings: EnrichSettings, environ: Mapping[str, str]) -> ReputationEnricher | None:
+    from shellwatch.enrich.reputation import ReputationEnricher, VTSettings, default_db_path
+
     virustotal = VTSettings.from_env(environ) if settings.virustotal else None
     if settings.hash_db is not None and not settings.hash_db.is_file():
         raise ConfigError(

@@ -56,9 +56,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Final, Literal, Protocol
 
-import aiohttp
-import vt  # type: ignore[import-untyped]
-
 from shellwatch.enrich.base import adjust_score
 from shellwatch.errors import InputError, ShellwatchError, StoreError
 from shellwatch.events import Alert, timestamp_from_epoch
@@ -659,6 +656,8 @@ def _vt_file(obj: Any, digest: str) -> VTFile:
 
 async def _new_client(settings: VTSettings) -> Any:
     """A vt-py client made inside the loop that will run it (its connector binds the running loop)."""
+    import vt  # type: ignore[import-untyped]
+
     return vt.Client(settings.api_key, agent="shellwatch", host=settings.host, timeout=settings.timeout)
 
 
@@ -675,6 +674,9 @@ class VirusTotalClient:
         self._client = self._loop.run_until_complete(_new_client(settings))
 
     def lookup(self, digest: str) -> VTFile | None:
+        import aiohttp
+        import vt
+
         try:
             obj = self._loop.run_until_complete(self._client.get_object_async("/files/{}", digest))
         except vt.APIError as exc:

@@ -279,6 +279,7 @@ class HostProcesses:
             and current.ppid == forker.pid
             and _started_after(current, moment, forked=True)
         ):
+            self._evict()  # the placeholder forker may have taken the table over its limit
             return forker  # records out of order: the child has exec'd already
         timestamp = as_text(event.get("@timestamp"))
         child = Proc(
