@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from shellwatch.events import Event
+from shellwatch.ingest.base import ParseIssue, ReaderOptions
+from shellwatch.pipeline import FileReport, IngestConfig, ingest_source
+from shellwatch.sources.files import Source, expand
+
 # Property tests draw the same examples on every run, so a red build is reproducible and never flaky;
 # HYPOTHESIS_PROFILE=explore draws new ones each run to look for bugs.
 settings.register_profile("default", derandomize=True, print_blob=True)
 settings.register_profile("explore", derandomize=False, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-
-from shellwatch.events import Event
-from shellwatch.ingest.base import ParseIssue, ReaderOptions
-from shellwatch.pipeline import FileReport, IngestConfig, ingest_source
-from shellwatch.sources.files import Source, expand
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

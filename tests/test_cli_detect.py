@@ -118,6 +118,16 @@ def test_rules_test_runs_the_pack_and_fails_on_a_broken_rule(tmp_path: Path) -> 
     assert "missed true_positives[0]" in result.output
 
 
+def test_rules_test_reports_a_tests_file_that_is_not_yaml(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "whoami.yml").write_text(RULE)
+    (rules / "whoami.tests.yml").write_text("true_positives:\n- process.command_line: a: b\n")
+    result = runner.invoke(app, ["rules", "test", "--no-builtin-rules", "--rules", str(rules)])
+    assert result.exit_code == 1
+    assert "whoami.tests.yml:2: not YAML" in result.output
+
+
 def test_rules_coverage_lists_techniques_per_platform() -> None:
     result = runner.invoke(app, ["rules", "coverage"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output

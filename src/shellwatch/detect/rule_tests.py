@@ -52,7 +52,16 @@ def run_rule_tests(paths: Iterable[Path], builtin: bool = False) -> list[RuleTes
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         rule_id = str(document.get("id", ""))
         title = by_id[rule_id].title if rule_id in by_id else correlation_ids.get(rule_id, path.stem)
-        cases = yaml.safe_load(tests.read_text(encoding="utf-8")) or {}
+        try:
+            cases = yaml.safe_load(tests.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            where = getattr(exc, "problem_mark", None)
+            line = f":{where.line + 1}" if where is not None else ""
+            problem = getattr(exc, "problem", None) or exc
+            results.append(
+                RuleTestResult(path, rule_id, title, 0, (f"{tests.name}{line}: not YAML: {problem}",))
+            )
+            continue
         known = rule_id in by_id or rule_id in correlation_ids
         failures = tuple(_failures(ruleset, rule_id, cases, known=known))
         count = sum(len(cases.get(kind) or []) for kind, _ in KINDS)
