@@ -359,6 +359,33 @@ _FIELDS: list[Field] = [
     Field("shellwatch.intel.fields", KS, "Every field any matched value was found in."),
     Field("shellwatch.intel.source", KS, "Feeds the matched indicators come from."),
     Field("shellwatch.intel.description", KS, "The feeds' descriptions of the matched indicators."),
+    Field(
+        "shellwatch.decoded.command_line", T, "The command line with every encoding and obfuscation peeled."
+    ),
+    Field(
+        "shellwatch.decoded.script_block_text",
+        T,
+        "The script block with every encoding and obfuscation peeled.",
+    ),
+    Field("shellwatch.decoded.layers", KS, "Technique of each layer peeled, outermost first."),
+    Field("shellwatch.decoded.layer_details", KS, "What each layer did (parallel list)."),
+    Field(
+        "shellwatch.decoded.stopped", K, "The limit that stopped decoding early (depth, size, work, time)."
+    ),
+    Field("shellwatch.decoded.only", B, "The alert's rule matched only the decoded text."),
+    Field("shellwatch.obfuscation.score", L, "How obfuscated the command is, 0-100."),
+    Field("shellwatch.obfuscation.reasons", KS, "What the score is made of."),
+    Field(
+        "shellwatch.command.segments", KS, "The commands of the (decoded) line: chains, pipes, substitutions."
+    ),
+    Field("shellwatch.command.segment_commands", KS, "The program of each segment (parallel list)."),
+    Field("shellwatch.command.segment_operators", KS, "The operator after each segment (parallel list)."),
+    Field("shellwatch.command.segment_verdicts", KS, "benign, suspicious or malicious, per segment."),
+    Field(
+        "shellwatch.command.findings", KS, "What the analysis flagged (network redirection, persistence...)."
+    ),
+    Field("shellwatch.command.finding_reasons", KS, "Why, per finding (parallel list)."),
+    Field("shellwatch.command.verdict", K, "The strongest segment verdict."),
     # alert enrichment (after detection)
     Field("shellwatch.score", L, "Triage score 0-100: the rule level's, moved by the enrichers."),
     Field("shellwatch.score_reasons", KS, "Each score change as enricher: delta, in order."),

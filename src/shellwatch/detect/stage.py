@@ -5,17 +5,28 @@ stands alone becomes an alert at once, a match of a rule that a correlation refe
 :class:`~shellwatch.detect.correlate.Correlator` (and alerts on its own only when the correlation says
 ``generate: true``). At the end of the input, :meth:`DetectionStage.flush` releases the correlations still
 waiting for their windows to close.
+
+An event whose command line or script block was decoded (``shellwatch.decoded.*``, from the context
+stage) is matched a second time with the decoded text in place of the logged one; a rule that matches only
+then raises its alert on the logged event with ``shellwatch.decoded.only: true``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
 
 from shellwatch.detect.correlate import Correlator, CorrelatorSettings
 from shellwatch.detect.engine import Detector, make_alert
 from shellwatch.detect.model import Match, RuleMeta
 from shellwatch.detect.ruleset import RuleSet
 from shellwatch.events import Alert, Event
+
+_DECODED_FIELDS: Final = (
+    ("shellwatch.decoded.command_line", "process.command_line"),
+    ("shellwatch.decoded.script_block_text", "powershell.file.script_block_text"),
+)
+_DECODED_KEYS: Final = frozenset(decoded for decoded, _ in _DECODED_FIELDS)
 
 
 def references(ruleset: RuleSet) -> dict[str, RuleMeta]:
@@ -60,20 +71,38 @@ class DetectionStage:
         correlation state feeds the matches to :meth:`correlate`.
         """
         matches = self.detector.matches(event)
-        if not matches:
+        revealed = self._revealed(event, matches) if _DECODED_KEYS & event.keys() else []
+        if not matches and not revealed:
             return [], []
         correlator = self.correlator
         alerts: list[Alert] = []
         wanted: list[Match] = []
-        for match in matches:
+        for match in [*matches, *revealed]:
             rule_id = match.rule.id
-            if correlator is None or rule_id not in self._referenced:
-                alerts.append(make_alert(match.rule, event))
-                continue
-            if correlator.base_alerts(rule_id):
-                alerts.append(make_alert(match.rule, event))
-            wanted.append(match)
+            referenced = correlator is not None and rule_id in self._referenced
+            if referenced:
+                wanted.append(match)
+            if not referenced or (correlator is not None and correlator.base_alerts(rule_id)):
+                alert = make_alert(match.rule, event)
+                if match.event is not event:
+                    alert["shellwatch.decoded.only"] = True
+                alerts.append(alert)
         return alerts, wanted
+
+    def _revealed(self, event: Event, matches: list[Match]) -> list[Match]:
+        """Rules that match the decoded text but did not match the event as logged.
+
+        The rules see a copy of the event whose command line (and script block) is the decoded text; the
+        alert is made from the event as logged, with ``shellwatch.decoded.only`` set.
+        """
+        view = dict(event)
+        for decoded, original in _DECODED_FIELDS:
+            value = event.get(decoded)
+            if isinstance(value, str):
+                view[original] = value
+        view.pop("process.args", None)  # the logged argv would contradict the decoded line
+        seen = {match.rule.id for match in matches}
+        return [Match(match.rule, view) for match in self.detector.matches(view) if match.rule.id not in seen]
 
     def correlate(self, match: Match) -> list[Alert]:
         """Feed one base-rule match to the correlations; the alerts it completes."""
