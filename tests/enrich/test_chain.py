@@ -22,7 +22,7 @@ def test_without_lists_only_the_event_based_enrichers_run(
     monkeypatch.setenv("SHELLWATCH_CACHE_DIR", str(tmp_path))
     enrichment = build_enrichment(EnrichSettings(), environ={})
     assert [item.name for item in enrichment.enrichers] == ["context", "command", "user", "attack"]
-    assert enrichment.context.taggers == ()
+    assert [type(tag).__name__ for tag in enrichment.context.taggers] == ["CommandDecoder"]
     assert enrichment.intel is None
 
 

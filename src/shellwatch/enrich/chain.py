@@ -14,10 +14,11 @@ warnings naming the file and line; the entries that are fine are used.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from shellwatch.decode.commandline import CommandDecoder
 from shellwatch.enrich.allowlist import AllowlistEnricher, load_allowlist
 from shellwatch.enrich.attack import AttackEnricher
 from shellwatch.enrich.base import Enricher
@@ -25,6 +26,7 @@ from shellwatch.enrich.command import CommandEnricher
 from shellwatch.enrich.context import ContextEnricher
 from shellwatch.enrich.user import Identity, UserEnricher, load_identity
 from shellwatch.errors import ConfigError
+from shellwatch.events import Event
 from shellwatch.settings import EnrichSettings
 from shellwatch.state.stage import ContextStage
 
@@ -57,7 +59,8 @@ def build_enrichment(settings: EnrichSettings, environ: Mapping[str, str] = os.e
     """The context stage and enrichers ``settings`` ask for (see the module docstring)."""
     warnings: list[str] = []
     intel = _intel(settings, warnings)
-    taggers = []
+    # Decoding first, so that intel also looks at what decoding revealed.
+    taggers: list[Callable[[Event], None]] = [CommandDecoder()]
     if intel is not None:
         from shellwatch.enrich.intel import EventIntel
 

