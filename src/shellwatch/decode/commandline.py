@@ -8,7 +8,10 @@ events whose command line (or PowerShell script block) passes the cheap check of
 * ``shellwatch.decoded.command_line`` (or ``shellwatch.decoded.script_block_text``): the final text, when
   at least one layer was peeled; ``shellwatch.decoded.layers`` (technique of each layer, in order),
   ``shellwatch.decoded.layer_details`` and ``shellwatch.decoded.stopped`` (the limit that stopped it);
-* ``shellwatch.obfuscation.score`` and ``shellwatch.obfuscation.reasons`` (:mod:`.score`).
+* ``shellwatch.obfuscation.score`` and ``shellwatch.obfuscation.reasons`` (:mod:`.score`);
+* ``shellwatch.command.segments`` and the other ``shellwatch.command.*`` lists of
+  :func:`shellwatch.cmdline.segments_as_fields`: the commands of the (decoded) line, their operators,
+  redirections and findings, for command lines that chain commands or passed the cheap check.
 
 Detection then runs the rules a second time on the decoded text (:mod:`shellwatch.detect.stage`).
 """
@@ -17,8 +20,10 @@ from __future__ import annotations
 
 import ntpath
 import posixpath
+import re
 from typing import Final
 
+from shellwatch.cmdline import analyze, guess_shell, segments_as_fields
 from shellwatch.decode import bash, cmd, encodings, powershell
 from shellwatch.decode.engine import decode
 from shellwatch.decode.gate import looks_encoded
@@ -37,6 +42,7 @@ ALL_DECODERS: Final[tuple[Decoder, ...]] = (
 EVENT_LIMITS: Final = Limits(max_seconds=0.1, max_output=64 * 1024)
 """Tighter limits for the pipeline: one event must never hold up the scan."""
 
+_CHAINED: Final = re.compile(r"[|;&\n`]|\$\(")
 _WINDOWS_SHELLS: Final = frozenset({"cmd", "powershell", "pwsh", "powershell_ise", "wscript", "cscript"})
 _UNIX_SHELLS: Final = frozenset({"sh", "bash", "dash", "zsh", "ksh", "busybox", "ash", "mksh", "fish"})
 
@@ -89,6 +95,8 @@ class CommandDecoder:
 
     def _tag(self, event: Event, text: str, name: str, platform: str | None = None) -> None:
         if not looks_encoded(text):
+            if name == "command_line" and _CHAINED.search(text):
+                self._segments(event, text, platform or platform_of(event))
             return
         result = decode_command(text, platform or platform_of(event), self.limits)
         found = obfuscation(result)
@@ -97,6 +105,8 @@ class CommandDecoder:
                 found.score, _int(event.get("shellwatch.obfuscation.score"))
             )
             event["shellwatch.obfuscation.reasons"] = list(found.reasons)
+        if name == "command_line":
+            self._segments(event, result.text, platform or platform_of(event))
         if not result.layers:
             return
         event[f"shellwatch.decoded.{name}"] = result.text
@@ -104,6 +114,14 @@ class CommandDecoder:
         event["shellwatch.decoded.layer_details"] = [layer.detail for layer in result.layers]
         if result.stopped is not None:
             event["shellwatch.decoded.stopped"] = result.stopped
+
+    @staticmethod
+    def _segments(event: Event, text: str, platform: str | None) -> None:
+        executable = event.get("process.executable")
+        shell = guess_shell(text, executable if isinstance(executable, str) else None)
+        if platform == "unix" and shell == "cmd":
+            shell = "bash"
+        event.update(segments_as_fields(analyze(text, shell)))
 
 
 def _int(value: object) -> int:
