@@ -29,7 +29,7 @@ from typing import Final
 
 from shellwatch.decode.model import Budget, Decoder, Step
 
-_B64_RUN: Final = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{4,}={0,2}(?![A-Za-z0-9+/=_-])")
+_B64_RUN: Final = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{2,}={0,2}(?![A-Za-z0-9+/=_-])")
 _B64_CONTEXT: Final = re.compile(
     r"base64\s+(?:-\w*d|--decode)|b64decode|frombase64|atob\s*\(|openssl\s+(?:enc\s+)?-?base64"
     r"|-decode\b|decode_base64|base64_decode|unbase64",
@@ -41,6 +41,9 @@ _DATA_URI: Final = re.compile(
     r"|data:application/(?:octet-stream|pdf|zip|x-[\w.+-]+)(?:;[\w=.-]+)*;base64,[A-Za-z0-9+/=]*",
     re.IGNORECASE,
 )
+# Where a short run is the argument of the decoding: quoted, echoed, fed by a here-string, or piped on.
+_FED_BEFORE: Final = re.compile(r"(?:(?:echo|printf)(?:\s+-\w+)*\s+|<<<\s*)['\"]?$", re.IGNORECASE)
+_FED_AFTER: Final = re.compile(r"^['\"]?\s*\|")
 _UUID: Final = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _HEX_ONLY: Final = re.compile(r"^[0-9a-fA-F]+$")
 _MIN_B64: Final = 20
@@ -157,13 +160,32 @@ def _b64_bytes(run: str) -> tuple[str, bytes] | None:
         return None
 
 
-def _lookalike(run: str, minimum: int) -> bool:
+def _lookalike(run: str, short: bool) -> bool:
     """Not base64 worth trying: too short, hex (a checksum or id), a UUID, or a plain word or path."""
     body = run.rstrip("=")
-    if len(body) < minimum or _HEX_ONLY.match(body) or _UUID.match(body):
+    if len(run) < (4 if short else _MIN_B64) or _HEX_ONLY.match(body) or _UUID.match(body):
+        return True
+    if short and (len(run) % 4 or _word_like(body)):
         return True
     # A run of letters in one case (a long word, a constant) is not how base64 of text looks.
     return body.isalpha() and (body.islower() or body.isupper())
+
+
+def _word_like(body: str) -> bool:
+    """Letters with capitals only at the start: a word (``Password``), not base64 (``bHMgLWxh``)."""
+    return body.isalpha() and not any(char.isupper() for char in body[1:])
+
+
+def _data_document(text: str) -> bool:
+    """An XML or JSON document: data a program passes along (an updater's ping), not a hidden command."""
+    head, tail = text[:16].lstrip(), text.rstrip()[-1:]
+    return head.startswith("<?xml") or (head.startswith(('{"', "[{")) and tail in ("}", "]"))
+
+
+def _fed(text: str, start: int, end: int) -> bool:
+    before, after = text[max(0, start - 40) : start], text[end : end + 8]
+    quoted = before[-1:] in ("'", '"') and after[:1] == before[-1:]
+    return quoted or _FED_BEFORE.search(before) is not None or _FED_AFTER.match(after) is not None
 
 
 def _skipped_spans(text: str) -> list[tuple[int, int]]:
@@ -179,7 +201,7 @@ def decode_base64(text: str, budget: Budget) -> Step | None:
     """Base64 and base64url runs of text (plain or compressed) decoded in place."""
     if len(text) < 4:
         return None
-    minimum = 4 if _B64_CONTEXT.search(text) else _MIN_B64
+    context = _B64_CONTEXT.search(text) is not None
     skipped = _skipped_spans(text)
     pieces: list[str] = []
     notes: list[str] = []
@@ -189,7 +211,8 @@ def decode_base64(text: str, budget: Budget) -> Step | None:
         run = match.group()
         budget.tick(len(run) // 32 + 1)
         start, end = match.span()
-        if _lookalike(run, minimum) or any(start < stop and end > begin for begin, stop in skipped):
+        short = context and len(run) < _MIN_B64 and _fed(text, start, end)
+        if _lookalike(run, short) or any(start < stop and end > begin for begin, stop in skipped):
             continue
         raw = _b64_bytes(run)
         if raw is None:
@@ -199,6 +222,8 @@ def decode_base64(text: str, budget: Budget) -> Step | None:
         if found is None:
             continue
         compression, encoding, decoded = found
+        if _data_document(decoded):
+            continue
         kind = raw[0] + ("-utf16le" if encoding == "utf16le" else "")
         techniques.append(compression or kind)
         notes.append(f"{kind} + {compression}" if compression else kind)
