@@ -46,3 +46,15 @@ def test_platform() -> None:
     assert platform_of({"process.executable": "C:\\Windows\\System32\\cmd.exe"}) == "windows"
     assert platform_of({"process.executable": "/usr/bin/bash"}) == "unix"
     assert platform_of({}) is None
+
+
+def test_scripts_written_plainly_are_not_obfuscation() -> None:
+    from shellwatch.decode.commandline import decode_command
+
+    for line in (
+        'find . -name "*.py" -exec grep -l foo {} \\;',
+        'for f in *.log; do gzip "$f"; done',
+        "echo $((1+2))",
+        "tar czf /tmp/b.tgz /etc && echo done",
+    ):
+        assert not decode_command(line, "unix").layers, line

@@ -15,6 +15,7 @@ import binascii
 import re
 from typing import Final
 
+from shellwatch.decode._bash_run import run
 from shellwatch.decode.encodings import bytes_to_text
 from shellwatch.decode.model import Budget, Decoder, Step
 
@@ -137,4 +138,35 @@ def piped_payload(text: str, budget: Budget) -> Step | None:
     return Step("bash-piped-decode", result, " | ".join(stages) + " | sh")
 
 
-STEPS: Final[tuple[Decoder, ...]] = (ansi_c, piped_payload, reverse, variables, quote_removal)
+_SHELLISH: Final = re.compile(
+    r"[$`'\"\\{|<]|\b(?:eval|printf|rev|base64|xxd|tr|gzip|gunzip|zcat|bzip2|bunzip2|sh|bash)\b"
+)
+
+
+_HIDING: Final = re.compile(
+    r"\$'|\$\{[^}]*[~^,/#%:!@*]|\$IFS|\$[@*]|\$\{[@*!#]|\w['\"][\w-]*['\"]\w|\w\\[a-zA-Z]|<<<"
+    r"|\b(?:eval|rev|base64|xxd|tr|gunzip|zcat|bunzip2)\b|\bprintf\b[^|;]*\\[x0-7]|\{[^{}\s]*,[^{}\s]*\}"
+)
+
+
+def emulate(text: str, budget: Budget) -> Step | None:
+    """The command the shell would finally run, by emulating its expansions and pure text utilities."""
+    if not _SHELLISH.search(text):
+        return None
+    found = run(text, budget)
+    if found is None:
+        return None
+    result, changed, kinds = found
+    if not changed or not result.strip() or result == text:
+        return None
+    budget.room(len(result))
+    if "pipe" in kinds:
+        return Step("bash-piped-decode", result, "payload piped into a shell")
+    if kinds:
+        return Step("bash-eval", result, "payload run by " + ", ".join(sorted(kinds)))
+    if not _HIDING.search(text):
+        return None  # loops, arithmetic and quoting a script writes plainly are not hiding anything
+    return Step("bash-expansion", result, "words expanded as bash would")
+
+
+STEPS: Final[tuple[Decoder, ...]] = (emulate, ansi_c, piped_payload, reverse, variables, quote_removal)
