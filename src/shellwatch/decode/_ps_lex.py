@@ -24,8 +24,8 @@ _TOKEN: Final = re.compile(
     rf"""
       (?P<ws>(?:[ \t\f\v\u00a0]|`\r?\n)+)
     | (?P<nl>\r?\n|\r)
-    | (?P<comment><\#.*?\#>|(?<![^\s;|(){{}}])\#[^\r\n]*)
-    | (?P<herestring>@(?P<hq>{_SQ}|{_DQ})[ \t]*\r?\n.*?\r?\n(?P=hq)@)
+    | (?P<comment><\#.*?(?:\#>|\Z)|(?<![^\s;|(){{}}])\#[^\r\n]*)
+    | (?P<herestring>@(?P<hq>{_SQ}|{_DQ})[ \t]*\r?\n.*?(?:\r?\n(?P=hq)@|\Z))
     | (?P<sq>{_SQ}(?:[^{SINGLE_QUOTES}]|{_SQ}{_SQ})*{_SQ})
     | (?P<dq>{_DQ}(?:[^{DOUBLE_QUOTES}`]|`.|{_DQ}{_DQ})*{_DQ})
     | (?P<type>\[\s*[A-Za-z_][\w.`]*(?:\s*\[\s*\])?\s*\])
@@ -83,7 +83,10 @@ def _value(kind: str, raw: str) -> str | int | None:
     if kind == "dq":
         return dq_value(raw[1:-1])
     if kind == "herestring":
-        body = raw[2:-2].split("\n", 1)[1].rsplit("\n", 1)[0].removesuffix("\r")
+        rest = raw.partition("\n")[2]
+        if not rest.endswith(raw[1] + "@"):
+            return None
+        body = rest[:-2].removesuffix("\n").removesuffix("\r")
         return body if raw[1] in SINGLE_QUOTES else dq_value(body, here=True)
     if kind == "num":
         return int(raw, 16) if raw[:2] in ("0x", "0X") else int(float(raw))

@@ -56,7 +56,11 @@ Unicode UTF8 ASCII Decompress GetString FromBase64String ToBase64String ReadToEn
 Replace Split Join Create Invoke Reverse Substring ToLower ToUpper Trim Insert Length Count Value Name
 DownloadString DownloadFile DownloadData UploadString OpenRead ToInt16 ToInt32 ToByte Load GetType
 GetMethod GetField GetValue SetValue Start Headers Proxy Credentials DefaultCredentials
-DefaultNetworkCredentials PtrToStringAuto PtrToStringBSTR SecureStringToBSTR Text Content
+DefaultNetworkCredentials PtrToStringAuto PtrToStringBSTR SecureStringToBSTR Text Content SecurityProtocol
+ServicePointManager
+ServerCertificateValidationCallback UseDefaultCredentials CurrentDomain GetAssemblies DefineDynamicAssembly
+OpenReadWrite ExpandEnvironmentVariables GetFolderPath PSVersion Major Minor Assembly Ref GetTypes
+Add Remove Contains StartsWith EndsWith IndexOf Equals Keys Values Item Proxy
 """
 _VARIABLES: Final = """
 PSHome ShellId VerbosePreference DebugPreference WarningPreference ErrorActionPreference

@@ -33,6 +33,7 @@ _COMPARISON: Final = re.compile(
 _UNARY_OPS: Final = frozenset({"join", "split", "not", "bnot"})
 _TERMINATORS: Final = frozenset({";", "&&", "||", ")", "}", "|"})
 _STARTS_VALUE: Final = frozenset({"sq", "dq", "here", "num", "var", "type"})
+_CMD: Final = re.compile(r"(?:^|[\\/])cmd(?:\.exe)?$", re.IGNORECASE)
 _POWERSHELL: Final = re.compile(r"(?:^|[\\/])(?:powershell|pwsh)(?:_ise)?(?:\.exe)?$", re.IGNORECASE)
 _COMMAND_PARAMETER: Final = re.compile(r"c(?:o(?:m(?:m(?:a(?:n(?:d)?)?)?)?)?)?$")
 _REPLACE_OPS: Final = frozenset({"replace", "ireplace", "creplace"})
@@ -91,6 +92,8 @@ class Tree:
     scripts: list[Tree] = field(default_factory=list)
     """Double-quoted strings that hold code of their own (a quoted command line), parsed apart."""
     tokens: list[Token] = field(default_factory=list)
+    code_strings: list[tuple[int, int]] = field(default_factory=list)
+    """Double-quoted arguments of ``powershell`` and ``cmd``: command lines of their own."""
 
 
 def make(
@@ -260,8 +263,10 @@ class _Parser:
             name = first.text
         elif first.kind in ("sq", "dq"):
             name = str(first.value).lower()
+        elif first.kind == "word":
+            name = self.glued_name(first)
         else:
-            name = str(first.value) if first.kind == "word" else "%"
+            name = "%"
         powershell = _POWERSHELL.search(name) is not None
         while not self.at_end_of_statement():
             token = self.peek()
@@ -280,9 +285,26 @@ class _Parser:
                 kids.append(node)
             if self.i == before:
                 self.take()
+        if powershell or _CMD.search(name):
+            self.tree.code_strings += [
+                (kid.start, kid.end) for kid in kids if kid.kind == "lit" and kid.name == "dq"
+            ]
         end = kids[-1].end if kids else first.end
         family = "invoke" if invoked or name in _INVOKERS else _command_family(name, kids)
         return make("command", first.start, end, tuple(kids), name=name, family=family)
+
+    def glued_name(self, first: Token) -> str:
+        """A command name with the adjacent characters of its path (``C:\\Windows\\...\\cmd.exe``)."""
+        end = first.end
+        while (
+            (token := self.peek()) is not None
+            and token.start == end
+            and token.kind in ("word", "other", "punct")
+        ):
+            if self.is_punct(token, "(", "{", ";", "|", ")", "}", "&", ",", "[", "="):
+                break
+            end = self.take().end
+        return self.text[first.start : end].replace("`", "").lower()
 
     def argument(self) -> Node | None:
         token = self.peek()
@@ -654,9 +676,9 @@ def parse(text: str, budget: Budget, start: int = 0, end: int | None = None) -> 
     parser.tree.statements = parser.statements(None)
     tree = parser.tree
     tree.tokens = toks
-    for token in toks:
-        if token.kind == "dq" and token.end - token.start > 6 and _DECODABLE.search(token.text):
-            tree.scripts.append(parse(text, budget, token.start + 1, token.end - 1))
+    for opening, closing in tree.code_strings:
+        if closing - opening > 6 and _DECODABLE.search(text, opening, closing):
+            tree.scripts.append(parse(text, budget, opening + 1, closing - 1))
     return tree
 
 

@@ -53,7 +53,8 @@ _BARE_HEX: Final = re.compile(r"(?<![0-9A-Za-z])(?:0[xX])?((?:[0-9a-fA-F]{2}){4,
 _HEX_CONTEXT: Final = re.compile(r"xxd\s+(?:-\w+\s+)*-r|unhexlify|fromhex|hex2bin|\bhex\s+-d", re.IGNORECASE)
 _MIN_BARE_HEX_BYTES: Final = 8
 _OCTAL_ESCAPES: Final = re.compile(r"(?:\\[0-3][0-7]{2}){2,}")
-_URL_WORD: Final = re.compile(r"[^\s'\"`<>]*%[0-9a-fA-F]{2}[^\s'\"`<>]*")
+# Whole words only (anchored at a word start), so a long word is scanned once, not once per character.
+_URL_WORD: Final = re.compile(r"(?<![^\s'\"`<>])(?=[^\s'\"`<>]*%[0-9a-fA-F]{2})[^\s'\"`<>]+")
 _URL_ESCAPE: Final = re.compile(r"(?:%[0-9a-fA-F]{2})+")
 _HTML_ENTITY: Final = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _HTML_NAMES: Final = html.entities.html5

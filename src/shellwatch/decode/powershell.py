@@ -70,6 +70,10 @@ _FAMILIES: Final = {
 }
 _ALSO_FOLDS: Final = {"invoke": frozenset({"scriptblock"}), "compressed": frozenset({"frombase64"})}
 _IEX: Final = frozenset({"iex", "invoke-expression"})
+_IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_POWERSHELL_TEXT: Final = re.compile(
+    r"powershell|pwsh|\$env:|\[char\]|-join\b|\biex\b|invoke-|new-object|\.ps1\b|::", re.IGNORECASE
+)
 _SHORT_PIECES: Final = 4
 _NOUNS: Final = {
     "char": "character conversions",
@@ -181,7 +185,7 @@ def _try(node: Node, label: str, evaluator: Evaluator, decoding: bool) -> _Fold 
     if node.family == "compressed" and (label == "compressed") != _inflates(node, evaluator):
         return None
     value = evaluator.value(node)
-    if label == "char" and not _visible(value):
+    if label == "char" and not (_visible(value) and _from_codes(node, evaluator)):
         return None
     rendered = render(value) if value is not None else None
     if rendered is None:
@@ -191,11 +195,26 @@ def _try(node: Node, label: str, evaluator: Evaluator, decoding: bool) -> _Fold 
     return _Fold(node.start, node.end, rendered, consumed, evaluator)
 
 
+def _from_codes(node: Node, evaluator: Evaluator) -> bool:
+    """Characters made from codes, not a string split into its characters or a list of other strings."""
+    if node.kind == "pipe":
+        value = evaluator.value(node)
+        source = evaluator.value(node.kids[0])
+        given = tuple(to_text(item) for item in source) if isinstance(source, tuple) else (to_text(source),)
+        chars = isinstance(value, tuple) and all(isinstance(item, str) and len(item) == 1 for item in value)
+        return chars and value != given
+    source = evaluator.value(node.kids[0])
+    items = source if isinstance(source, tuple) else (source,)
+    return any(isinstance(item, int) for item in items)
+
+
 def _visible(value: Value | None) -> bool:
-    """No control characters: ``[char]13+[char]10`` in plain code is clearer left as it is."""
-    if isinstance(value, tuple):
-        return all(_visible(item) for item in value)
-    return isinstance(value, str) and all(char >= " " for char in value)
+    """Text, not control characters alone: ``[char]13+[char]10`` in plain code is clearer as it is."""
+    items = value if isinstance(value, tuple) else (value,)
+    if not all(isinstance(item, str) for item in items):
+        return False
+    text = "".join(item for item in items if isinstance(item, str))
+    return all(char >= " " for char in text) if len(text) <= 2 else printable(text)
 
 
 def render(value: Value) -> str | None:
@@ -217,9 +236,12 @@ def render(value: Value) -> str | None:
 
 
 def _obfuscated_concat(node: Node, evaluator: Evaluator) -> bool:
-    """Strings cut mid-word or into small pieces, or pieces that are not plain strings: obfuscation."""
+    """Strings cut mid-word or into small pieces, or pieces computed (indexed, cast): obfuscation.
+
+    A variable counts as its value, so ``$dir + '\\tool.exe'`` in plain code stays as it is.
+    """
     pieces = [evaluator.value(kid) for kid in node.kids]
-    if any(kid.kind not in ("lit", "paren") for kid in node.kids):
+    if any(kid.kind not in ("lit", "paren", "var") for kid in node.kids):
         return True
     texts = [to_text(piece) for piece in pieces]
     if None in texts:
@@ -268,9 +290,21 @@ def _inflates(node: Node, evaluator: Evaluator) -> bool:
 def _unwrap(node: Node, label: str, evaluator: Evaluator) -> _Fold | None:
     """An invocation of a constant string (iex) or of a created script block: the code itself."""
     found = _invoked(node, evaluator)
-    if found is None or found[0] != label:
+    if found is None:
+        return _renamed(node, label, evaluator)
+    if found[0] != label:
         return None
     return _Fold(node.start, node.end, found[1])
+
+
+def _renamed(node: Node, label: str, evaluator: Evaluator) -> _Fold | None:
+    """``&('ie'+'x') $code`` or ``.(gcm *ke-e*)`` on code that is not constant: at least say ``iex``."""
+    if label != "iex" or node.kind != "command" or node.name not in ("&", ".") or not node.kids:
+        return None
+    callee = node.kids[0]
+    if callee.kind in ("bare", "param") or not _is_iex(evaluator.value(callee)):
+        return None
+    return _Fold(node.start, callee.end, "iex")
 
 
 def _invoked(node: Node, evaluator: Evaluator) -> tuple[str, str] | None:
@@ -408,14 +442,22 @@ def decode_backticks(text: str, budget: Budget) -> Step | None:
     """Backtick escapes inside words dropped (``I`nv`oke-Ex`pression``); string contents are kept."""
     if "`" not in text or not _MARKERS["backtick"].search(text):
         return None
+    powershell = _POWERSHELL_TEXT.search(text) is not None
     pieces: list[str] = []
     last = 0
     count = 0
+    previous: Token | None = None
     for token in _analysis(text, budget).tokens:
-        if token.kind != "word" or "`" not in token.text:
+        member = previous is not None and previous.text in (".", "::") and previous.end == token.start
+        previous = token
+        if "`" not in token.text or token.kind not in ("word", "dq", "sq"):
             continue
-        cleaned = _drop_backticks(token.text)
-        if cleaned != token.text:
+        cleaned = _drop_backticks(token.text) if token.kind == "word" else _member_name(token, member)
+        # In a Unix shell `id` runs a command: only PowerShell text, or a PowerShell name, loses them.
+        known = token.kind != "word" or any(
+            part.lower() in CANONICAL for part in (cleaned, *cleaned.split("."))
+        )
+        if cleaned != token.text and (powershell or known):
             pieces += [text[last : token.start], cleaned]
             last = token.end
             count += 1
@@ -423,6 +465,14 @@ def decode_backticks(text: str, budget: Budget) -> Step | None:
         return None
     pieces.append(text[last:])
     return Step("powershell-backtick", "".join(pieces), f"{count} words")
+
+
+def _member_name(token: Token, member: bool) -> str:
+    """A member named by a quoted string with backticks (``."Down`loadS`tring"``): the bare name."""
+    value = token.value
+    if member and isinstance(value, str) and _IDENTIFIER.fullmatch(value):
+        return value
+    return token.text
 
 
 def _drop_backticks(word: str) -> str:
@@ -468,6 +518,9 @@ def _canonical(kind: str, raw: str) -> str | None:
     if "`" in raw:
         return None
     if kind == "word":
+        whole = _canonical_word(raw)
+        if whole is not None:
+            return whole
         parts = raw.split(".")
         fixed = [_canonical_word(part) for part in parts]
         return ".".join(new or old for new, old in zip(fixed, parts, strict=True))
