@@ -1,8 +1,9 @@
 """Command-line analysis: split a bash, cmd.exe or PowerShell line into segments and flag risky ones.
 
-``analyze`` splits a line (``bash``: bashlex with a hand tokenizer behind it; ``windows``: cmd.exe and
-PowerShell tokenizers), checks every segment against the rules of ``flags`` and gives one verdict per
-segment (``benign``, ``suspicious`` or ``malicious``) and one for the line.
+``analyze`` splits a line (``bash``: bashlex with a hand tokenizer behind it; ``cmd`` and ``powershell``:
+the tokenizers of ``windows``), checks every segment against the rules of ``flags`` and gives one verdict
+per segment (``benign``, ``suspicious`` or ``malicious``) and one for the line. Results are cached per
+(line, shell) in a bounded LRU cache, so a line seen again costs a dictionary look-up.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import re
 
 from shellwatch.cmdline import flags
 from shellwatch.cmdline._words import split
-from shellwatch.cmdline.model import Analysis, Finding, Segment, worst
+from shellwatch.cmdline.model import Analysis, Finding, Redirection, Segment, worst
 
-__all__ = ["Analysis", "Finding", "Segment", "analyze", "guess_shell", "segments_as_fields"]
+__all__ = ["Analysis", "Finding", "Redirection", "Segment", "analyze", "guess_shell", "segments_as_fields"]
 
 SHELLS = ("bash", "cmd", "powershell")
 PREFIX = "shellwatch.command."
@@ -44,6 +45,7 @@ _CMD_CUES = re.compile(
     r"\b(?:reg|schtasks|sc|net|wmic|certutil|bitsadmin|findstr|rundll32|regsvr32|mshta|type|del|dir)\s",
     re.IGNORECASE,
 )
+_FIRST_WORD = re.compile(r'[^\s"]+')
 _BASH_CUES = re.compile(
     r"(?:^|[\s;|&])(?:/bin/|/usr/|/tmp/|/etc/|~/|\./)|\$\{?[A-Za-z_]\w*|\bsudo\b|\|\s*(?:ba)?sh\b"
 )
@@ -52,13 +54,21 @@ _BASH_CUES = re.compile(
 def guess_shell(command_line: str, executable: str | None = None) -> str:
     """``bash``, ``cmd`` or ``powershell`` for a line, from its executable when known, else from cues."""
     if executable:
-        name = ntpath.basename(executable.replace("/", "\\")).lower()
-        name = name.removesuffix(".exe")
+        name = _program_name(executable)
         if name in _EXECUTABLES:
             return _EXECUTABLES[name]
-    head = command_line.lstrip().lstrip('"').lower()
-    first = re.split(r"[\s\"]", head, maxsplit=1)[0] if head else ""
-    first_name = ntpath.basename(first.replace("/", "\\")).removesuffix(".exe")
+    return _guess_from_text(command_line)
+
+
+def _program_name(path: str) -> str:
+    return ntpath.basename(path.strip().strip('"').replace("/", "\\")).lower().removesuffix(".exe")
+
+
+@functools.lru_cache(maxsize=4096)
+def _guess_from_text(command_line: str) -> str:
+    head = command_line.lstrip().lstrip("@").lstrip('"')
+    first = _FIRST_WORD.match(head)
+    first_name = _program_name(first.group()) if first else ""
     if first_name in {"powershell", "pwsh"}:
         return "powershell"
     if first_name == "cmd":
@@ -77,8 +87,11 @@ def guess_shell(command_line: str, executable: str | None = None) -> str:
 def _analyze(command_line: str, shell: str) -> Analysis:
     segments = tuple(split(command_line, shell))
     findings = tuple(flags.check(segments))
-    verdicts = tuple(worst([f.severity for f in findings if f.segment == i]) for i in range(len(segments)))
-    return Analysis(segments, findings, verdicts, worst([f.severity for f in findings]))
+    per_segment: list[list[str]] = [[] for _ in segments]
+    for finding in findings:
+        per_segment[finding.segment].append(finding.severity)
+    verdicts = tuple(worst(severities) for severities in per_segment)
+    return Analysis(segments, findings, verdicts, worst(verdicts), shell)
 
 
 def analyze(command_line: str, shell: str | None = None) -> Analysis:

@@ -4,8 +4,28 @@ from __future__ import annotations
 
 import re
 
-from shellwatch.cmdline._words import MAX_DEPTH, MAX_LENGTH, body_segments, make_segment
-from shellwatch.cmdline.model import Segment
+from shellwatch.cmdline._words import (
+    MAX_DEPTH,
+    MAX_LENGTH,
+    body_segments,
+    command_start,
+    make_segment,
+    number_pipelines,
+    redirection,
+    split_ps_assignment,
+    split_ps_call,
+    with_operator,
+)
+from shellwatch.cmdline.model import Redirection, Segment
+
+_OPERATOR_STARTS = frozenset("&|;\r\n")
+
+
+def _operator_at(text: str, i: int, operators: tuple[str, ...]) -> str:
+    if text[i] not in _OPERATOR_STARTS:
+        return ""
+    return next((op for op in operators if text.startswith(op, i)), "")
+
 
 # --- cmd.exe --------------------------------------------------------------------------------------------
 
@@ -15,12 +35,13 @@ _CMD_PREFIX = re.compile(
     r'^\s*@?"?(?:[^"\s&|<>]*\\)?cmd(?:\.exe)?"?(?P<opts>(?:\s+/[a-bd-jl-qs-z](?::\S*)?)*)\s*/[ckr]\b\s*(?P<body>.*)$',
     re.IGNORECASE | re.DOTALL,
 )
+_CMD_BLOCK_KEYWORDS = frozenset({"do", "else"})
 
 
 def split_cmd(line: str, depth: int = 0) -> list[Segment]:
     """Segments of a cmd.exe line; ``cmd /c "..."`` bodies at ``depth + 1``; never raises."""
     try:
-        return _split_cmd(line[:MAX_LENGTH], depth)
+        return number_pipelines(_split_cmd(line[:MAX_LENGTH], depth))
     except Exception:  # noqa: BLE001 - the last resort keeps the promise never to raise
         return [make_segment(line, line.split(), [], "", depth, "cmd")]
 
@@ -35,21 +56,19 @@ def _split_cmd(line: str, depth: int) -> list[Segment]:
         body = _strip_outer_quotes(prefix.group("body"))
         argv.append(body)
         seg = make_segment(line, argv, redirections, "", depth, "cmd")
-        return [seg, *split_cmd(body, depth + 1)]
+        return [seg, *_split_cmd(body, depth + 1)]
     out: list[Segment] = []
     for text, operator in _cmd_chain(line):
-        stripped = text.strip().strip("()").strip() if _balanced_parens(text) else text.strip(" \t\r\n()")
+        stripped = text.strip()
         if not stripped:
+            if operator and out and not out[-1].operator:
+                out[-1] = with_operator(out[-1], operator)
             continue
         argv, redirections = _cmd_words(stripped)
-        out.append(make_segment(stripped, argv, redirections, operator, depth, "cmd"))
-        out.extend(body_segments(tuple(argv), "cmd", depth))
+        segment = make_segment(stripped, argv, redirections, operator, depth, "cmd")
+        out.append(segment)
+        out.extend(body_segments(segment.argv, "cmd", depth))
     return out
-
-
-def _balanced_parens(text: str) -> bool:
-    s = text.strip()
-    return s.startswith("(") and s.endswith(")") and s.count("(") == s.count(")")
 
 
 def _strip_outer_quotes(body: str) -> str:
@@ -62,33 +81,65 @@ def _strip_outer_quotes(body: str) -> str:
 
 
 def _cmd_chain(line: str) -> list[tuple[str, str]]:
+    """Split on unquoted operators; the parentheses of ``( ... )`` blocks become blanks."""
+    chars = list(line)
     parts: list[tuple[str, str]] = []
     start = 0
     i = 0
     quoted = False
-    while i < len(line):
-        c = line[i]
+    groups = 0
+    while i < len(chars):
+        c = chars[i]
         if c == '"':
             quoted = not quoted
         elif not quoted:
             if c == "^":
                 i += 2
                 continue
-            operator = next((op for op in _CMD_OPERATORS if line.startswith(op, i)), "")
+            if c == "(" and _opens_block(chars, start, i):
+                groups += 1
+                chars[i] = " "
+            elif c == ")" and groups:
+                groups -= 1
+                chars[i] = " "
+            operator = _operator_at(line, i, _CMD_OPERATORS)
             if operator and not (operator == "&" and i and line[i - 1] in "<>"):
-                parts.append((line[start:i], "\n" if operator == "\r\n" else operator))
+                parts.append(("".join(chars[start:i]), "\n" if operator == "\r\n" else operator))
                 i += len(operator)
                 start = i
                 continue
         i += 1
-    parts.append((line[start:], ""))
+    parts.append(("".join(chars[start:]), ""))
     return parts
 
 
-def _cmd_words(text: str) -> tuple[list[str], list[str]]:
+def _opens_block(chars: list[str], start: int, i: int) -> bool:
+    """True when the ``(`` at ``i`` opens a block: first in its command, or after ``do``/``else``/``if``."""
+    before = "".join(chars[start:i]).strip().lstrip("@")
+    if not before:
+        return True
+    words = before.split()
+    return words[-1].lower() in _CMD_BLOCK_KEYWORDS or (words[0].lower() == "if" and chars[i - 1] in " \t")
+
+
+def _cmd_target(text: str, i: int) -> tuple[str, int]:
+    """The file a redirection names from ``i`` (quotes and carets removed) and the index after it."""
+    n = len(text)
+    while i < n and text[i] in " \t":
+        i += 1
+    start = i
+    quoted = False
+    while i < n and (quoted or text[i] not in " \t\r\n<>"):
+        if text[i] == '"':
+            quoted = not quoted
+        i += 1
+    return text[start:i].replace('"', "").replace("^", ""), i
+
+
+def _cmd_words(text: str) -> tuple[list[str], list[Redirection]]:
     """Words (quotes and carets removed) and redirections of one cmd command."""
     words: list[str] = []
-    redirections: list[str] = []
+    redirections: list[Redirection] = []
     current: list[str] = []
     has_word = False
     i = 0
@@ -122,23 +173,17 @@ def _cmd_words(text: str) -> tuple[list[str], list[str]]:
             match = _CMD_REDIRECT.match(text, i)
             if match and (c in "<>" or not current):
                 flush()
-                start = i
-                i = match.end()
-                if not match.group().endswith(tuple("0123456789")):
-                    while i < n and text[i] in " \t":
-                        i += 1
-                    target_quoted = False
-                    while i < n and (target_quoted or text[i] not in " \t\r\n<>"):
-                        if text[i] == '"':
-                            target_quoted = not target_quoted
-                        i += 1
-                redirections.append(text[start:i].replace('"', ""))
+                start, i = i, match.end()
+                target = ""
+                if not match.group()[-1].isdigit():
+                    target, i = _cmd_target(text, i)
+                redirections.append(redirection(text[start:i], target or None))
                 continue
         current.append(c)
         has_word = True
         i += 1
     flush()
-    return [w for w in words if w not in {"(", ")"}], redirections
+    return words, redirections
 
 
 # --- PowerShell -----------------------------------------------------------------------------------------
@@ -146,12 +191,14 @@ def _cmd_words(text: str) -> tuple[list[str], list[str]]:
 _PS_OPERATORS = ("&&", "||", ";", "|", "\r\n", "\n")
 _PS_REDIRECT = re.compile(r"(?:[1-6*])?(?:>>|>&[12]|>)")
 _CLOSE = {"(": ")", "{": "}", "[": "]"}
+_PS_COMMAND_HEAD = re.compile(r"\s*[A-Za-z_][\w.-]*")
+_PS_COMMAND_START = re.compile(r"\s*[A-Za-z_][\w.-]*(?:\s|[|;)]|$)")
 
 
 def split_powershell(line: str, depth: int = 0) -> list[Segment]:
-    """Segments of a PowerShell line; ``{...}`` and ``$(...)`` at ``depth + 1``; never raises."""
+    """Segments of a PowerShell line; ``{...}``, ``$(...)`` and command groups at ``depth + 1``."""
     try:
-        return _split_ps(line[:MAX_LENGTH], depth)
+        return number_pipelines(_split_ps(line[:MAX_LENGTH], depth))
     except Exception:  # noqa: BLE001 - the last resort keeps the promise never to raise
         return [make_segment(line, line.split(), [], "", depth, "powershell")]
 
@@ -162,17 +209,15 @@ def _split_ps(line: str, depth: int) -> list[Segment]:
         stripped = text.strip()
         if not stripped:
             if operator and out and not out[-1].operator:
-                last = out[-1]
-                out[-1] = make_segment(
-                    last.text, list(last.argv), list(last.redirections), operator, last.depth, "powershell"
-                )
+                out[-1] = with_operator(out[-1], operator)
             continue
         argv, redirections = _ps_words(stripped)
-        out.append(make_segment(stripped, argv, redirections, operator, depth, "powershell"))
+        segment = make_segment(stripped, argv, redirections, operator, depth, "powershell")
+        out.append(segment)
         if depth < MAX_DEPTH:
             for body in _ps_nested(stripped):
-                out.extend(split_powershell(body, depth + 1))
-            out.extend(body_segments(tuple(argv), "powershell", depth))
+                out.extend(_split_ps(body, depth + 1))
+            out.extend(body_segments(segment.argv, "powershell", depth))
     return out
 
 
@@ -256,7 +301,7 @@ def _ps_chain(text: str) -> list[tuple[str, str]]:
         if c in _CLOSE:
             i = _ps_match(text, i)
             continue
-        operator = next((op for op in _PS_OPERATORS if text.startswith(op, i)), "")
+        operator = _operator_at(text, i, _PS_OPERATORS)
         if operator:
             parts.append((text[start:i], "\n" if operator == "\r\n" else operator))
             i += len(operator)
@@ -267,8 +312,8 @@ def _ps_chain(text: str) -> list[tuple[str, str]]:
     return parts
 
 
-def _ps_nested(text: str) -> list[str]:
-    """Bodies of the ``{...}``, ``$(...)`` and ``@(...)`` blocks directly inside one segment."""
+def _ps_nested(text: str, level: int = 0) -> list[str]:
+    """Bodies of the script blocks, subexpressions and command groups directly inside one segment."""
     bodies: list[str] = []
     i = 0
     while i < len(text):
@@ -276,44 +321,64 @@ def _ps_nested(text: str) -> list[str]:
         if c == "`":
             i += 2
             continue
-        if c == "'" or text.startswith(("@'",), i):
+        if c == "'" or text.startswith("@'", i):
             i = _ps_skip_quote(text, i)
             continue
-        if c == '"':
-            # Only subexpressions run inside a double-quoted string.
+        if c == '"' or text.startswith('@"', i):
             end = _ps_skip_quote(text, i)
-            inner = text[i + 1 : end - 1]
-            j = 0
-            while j < len(inner):
-                if inner[j] == "`":
-                    j += 2
-                    continue
-                if inner.startswith("$(", j):
-                    close = _ps_match(inner, j + 1)
-                    bodies.append(inner[j + 2 : close - 1])
-                    j = close
-                    continue
-                j += 1
+            bodies.extend(_ps_string_subexpressions(text[i + 1 : end - 1]))
             i = end
             continue
         if c in _CLOSE:
             end = _ps_match(text, i)
-            prev = text[i - 1] if i else ""
-            nested = (c == "{" and prev not in "$@") or (c == "(" and prev in "$@")
-            if nested:
-                bodies.append(text[i + 1 : end - 1])
-            else:
-                bodies.extend(_ps_nested(text[i + 1 : end - 1]))
+            inner = text[i + 1 : end - 1]
+            if _runs_statements(text, i, inner):
+                bodies.append(inner)
+            elif level < MAX_DEPTH:
+                bodies.extend(_ps_nested(inner, level + 1))
             i = end
             continue
         i += 1
     return bodies
 
 
-def _ps_words(text: str) -> tuple[list[str], list[str]]:
+def _runs_statements(text: str, i: int, inner: str) -> bool:
+    """True for ``{...}`` blocks, ``$(...)``, and ``(...)``/``@(...)`` that start with a command."""
+    c = text[i]
+    prev = text[i - 1] if i else ""
+    if c == "{":
+        return prev not in "$@"
+    if c != "(":
+        return False
+    if prev == "$":
+        return True
+    at_word_start = (
+        not prev or prev in "@ \t\r\n=(,!|;{+" or _PS_COMMAND_HEAD.fullmatch(text, 0, i) is not None
+    )
+    return at_word_start and _PS_COMMAND_START.match(inner) is not None
+
+
+def _ps_string_subexpressions(inner: str) -> list[str]:
+    """Bodies of the ``$(...)`` inside an expandable string."""
+    bodies: list[str] = []
+    j = 0
+    while j < len(inner):
+        if inner[j] == "`":
+            j += 2
+            continue
+        if inner.startswith("$(", j):
+            close = _ps_match(inner, j + 1)
+            bodies.append(inner[j + 2 : close - 1])
+            j = close
+            continue
+        j += 1
+    return bodies
+
+
+def _ps_words(text: str) -> tuple[list[str], list[Redirection]]:
     """Words (quotes removed, groups kept as written) and redirections of one PowerShell command."""
-    words: list[str] = []
-    redirections: list[str] = []
+    raw: list[str] = []
+    redirections: list[Redirection] = []
     i = 0
     n = len(text)
     pending: int | None = None
@@ -327,23 +392,41 @@ def _ps_words(text: str) -> tuple[list[str], list[str]]:
         if match and pending is None:
             i = match.end()
             if match.group()[-1].isdigit():
-                redirections.append(text[start:i])
+                redirections.append(redirection(text[start:i]))
                 continue
             if i < n and text[i] not in " \t\r\n":
-                _, i = _ps_word(text, i)
-                redirections.append(text[start:i])
+                word, i = _ps_word(text, i)
+                redirections.append(redirection(text[start:i], word))
                 continue
             pending = start
             continue
         word, i = _ps_word(text, i)
         if pending is not None:
-            redirections.append(text[pending:i])
+            redirections.append(redirection(text[pending:i], word))
             pending = None
-        else:
-            words.append(word)
+        elif word:
+            raw.extend(_split_call_operator(text[start:i]))
     if pending is not None:
-        redirections.append(text[pending:].strip())
-    return [w for w in words if w], redirections
+        redirections.append(redirection(text[pending:]))
+    return _unquote_words(split_ps_call(split_ps_assignment(raw))), redirections
+
+
+def _split_call_operator(word: str) -> list[str]:
+    """``&"C:\\x.exe"`` and ``.(cmd)`` as the call operator and what it calls."""
+    if len(word) > 1 and (word[0] == "&" or (word[0] == "." and word[1] in "($'\"{")):
+        return [word[0], word[1:]]
+    return [word]
+
+
+def _unquote_words(raw: list[str]) -> list[str]:
+    """Quotes removed, except from a string literal in command position: it is a value, not a command."""
+    start = command_start(tuple(raw), "powershell")
+    called = 0 < start <= len(raw) and raw[start - 1] in {"&", "."}
+    words: list[str] = []
+    for index, word in enumerate(raw):
+        literal = index == start and word[:1] in "'\"" and not called
+        words.append(word if literal else _ps_word(word, 0)[0])
+    return words
 
 
 def _ps_word(text: str, i: int) -> tuple[str, int]:

@@ -39,6 +39,8 @@ _ANSI_ESC: Final = re.compile(
 )
 _ASSIGN: Final = re.compile(r"([A-Za-z_]\w*)(\[[^\]]*\])?(\+?)=")
 _REDIR: Final = re.compile(r"(\d*)(<<<|<<-?|<>|<&|>&|>>|>\||&>>|&>|<|>)")
+_NAME: Final = re.compile(r"[A-Za-z_]\w*")
+_EMPTY_PARENS: Final = re.compile(r"\(\s*\)")
 _CLEAN: Final = re.compile(r"[^'\"\\$`{]*(?:'[^']*'|\"[^\"\\$`]*\")?")
 RESERVED: Final = frozenset({"then", "elif", "else", "fi", "do", "done", "}", "esac", "in"})
 
@@ -101,7 +103,7 @@ class Simple:
 
 @dataclass(slots=True)
 class Compound:
-    kind: str  # subshell, group, for, forarith, if, while, until, arith, cond
+    kind: str  # subshell, group, for, forarith, if, while, until, arith, cond, function
     body: list[AndOr] = field(default_factory=list)
     name: str = ""
     words: list[Word] | None = None
@@ -488,7 +490,21 @@ class Parser:
         node.src = self.text[start : self.pos]
         return node
 
-    def _simple(self, start: int) -> Simple:
+    def _function(self, name: Word, start: int) -> Compound:
+        """``name() body``: the definition, its body one compound command."""
+        match = _EMPTY_PARENS.match(self.text, self.pos)
+        if match is None or name.literal is None:
+            raise Unsupported("unexpected (")
+        self.pos = match.end()
+        self._blank(newlines=True)
+        body = self.command()
+        if not isinstance(body, Compound):
+            raise Unsupported("function body")
+        node = Compound("function", [AndOr(Pipeline([body]), [])], name=name.literal)
+        node.src = self.text[start : self.pos]
+        return node
+
+    def _simple(self, start: int) -> Command:
         node = Simple()
         while True:
             self._redirs(node.redirs)
@@ -496,20 +512,14 @@ class Parser:
             if self.pos >= len(self.text) or self.text[self.pos] in ";&|)\n":
                 break
             if self.text[self.pos] == "(":
-                if node.words and self.text.startswith("()", self.pos):
-                    raise Unsupported("function")
+                if len(node.words) == 1 and not node.assigns and not node.redirs:
+                    return self._function(node.words[0], start)
                 raise Unsupported("unexpected (")
             found = self.word()
             if found is None:
                 raise Unsupported(f"unexpected {self.text[self.pos]!r}")
             self.budget.tick()
-            head = found.parts[0]
-            if (
-                not node.words
-                and head[0] == "lit"
-                and not head[2]
-                and (found.array is not None or _ASSIGN.match(head[1]))
-            ):
+            if not node.words and (found.array is not None or split_assignment(found.src) is not None):
                 node.assigns.append(found)
             else:
                 node.words.append(found)
@@ -626,11 +636,30 @@ def _merge(parts: list[Part]) -> tuple[Part, ...]:
 
 
 def _balanced(text: str) -> bool:
+    """Parentheses balanced outside quotes and escapes (``$(( ))`` is arithmetic, not ``$( ( ) )``)."""
     depth = 0
-    for char in text:
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == '"':
+            try:
+                index = _skip_double(text, index)
+            except Unsupported:
+                return False
+            continue
+        if char == "'":
+            end = text.find(char, index + 1)
+            if end < 0:
+                return False
+            index = end + 1
+            continue
         depth += {"(": 1, ")": -1}.get(char, 0)
         if depth < 0:
             return False
+        index += 1
     return depth == 0
 
 
@@ -665,6 +694,27 @@ def _split_top(text: str, sep: str) -> list[str]:
         index += 1
     pieces.append("".join(current))
     return pieces
+
+
+def split_assignment(src: str) -> tuple[str, str, bool, str] | None:
+    """``name[subscript]+=value`` cut into name, subscript (brackets kept, or empty), ``+``, value text."""
+    match = _NAME.match(src)
+    if match is None:
+        return None
+    end = match.end()
+    subscript = ""
+    if src.startswith("[", end):
+        try:
+            close = find_close(src, end, "[", "]")
+        except Unsupported:
+            return None
+        subscript = src[end : close + 1]
+        end = close + 1
+    append = src.startswith("+", end)
+    end += append
+    if not src.startswith("=", end):
+        return None
+    return match.group(), subscript, append, src[end + 1 :]
 
 
 def split_top(text: str, sep: str) -> list[str]:
