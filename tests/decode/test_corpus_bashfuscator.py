@@ -14,8 +14,8 @@ from pathlib import Path
 from shellwatch.decode import bash
 from shellwatch.decode.engine import decode
 
-FLOOR = 0.6
-"""Reached today (see the module of the emulator for what is missing); the goal is 0.75."""
+FLOOR = 0.95
+"""The goal is 0.75; 142 of 147 (0.966) decode today, and this fails if that drops."""
 
 
 def _normal(text: str) -> str:
