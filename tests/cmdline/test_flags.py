@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pytest
 import yaml
 
 from shellwatch.cmdline import analyze
-from shellwatch.cmdline.flags import RULES, write_targets
+from shellwatch.cmdline._words import MAX_DEPTH, MAX_SEGMENTS
+from shellwatch.cmdline.flags import RULES, _search, write_targets
 from shellwatch.cmdline.model import VERDICTS
 
 TRUE_CASES = [
@@ -286,6 +288,61 @@ def test_write_targets() -> None:
     assert write_targets(segment) == ["C:\\x.txt"]
     (segment,) = analyze("dd if=/dev/zero of=/etc/cron.d/x 2>/dev/null", "bash").segments
     assert write_targets(segment) == ["/dev/null", "/etc/cron.d/x"]
+
+
+# Pieces of the rules' own syntax, repeated to make long texts that would take a backtracking pattern
+# quadratic (or worse) time.
+ADVERSARIAL_PIECES = (
+    "socket ",
+    "$(",
+    "| ",
+    "iex ",
+    "/",
+    "-d ",
+    "base64 ",
+    "a",
+    " ",
+    "tcpclient ",
+    "downloadstring ",
+    "frombase64string ",
+    "`",
+    "-x ",
+    "-G ",
+    "fsockopen ",
+    "connect ",
+)
+ADVERSARIAL_HEADS = ("", "sh -c ", "curl ", "base64 ", "nc ", "usermod ", "auditctl ", "chmod ", "iex ")
+
+
+@pytest.mark.parametrize("head", ADVERSARIAL_HEADS)
+def test_rules_take_linear_time(head: str) -> None:
+    for piece in ADVERSARIAL_PIECES:
+        text = head + piece * (12_000 // len(piece))
+        for rule in RULES:
+            started = time.perf_counter()
+            _search(rule, text)
+            elapsed = time.perf_counter() - started
+            assert elapsed < 0.5, (
+                f"{rule.kind} {rule.pattern.pattern[:60]!r} took {elapsed:.2f}s on {piece!r}"
+            )
+
+
+@pytest.mark.parametrize(
+    ("shell", "line"),
+    [
+        ("bash", "a|" * 30_000),
+        ("bash", "`id`" * 15_000),
+        ("bash", "echo " + "$(" * 5_000 + "id" + ")" * 5_000),
+        ("cmd", "^&" * 30_000),
+        ("cmd", "(" * 20_000 + "echo" + ")" * 20_000),
+        ("powershell", "{" * 20_000 + "}" * 20_000),
+        ("powershell", '"' + "$(a)" * 15_000 + '"'),
+    ],
+)
+def test_huge_lines_are_bounded(shell: str, line: str) -> None:
+    analysis = analyze(line, shell)
+    assert len(analysis.segments) <= MAX_SEGMENTS
+    assert max((s.depth for s in analysis.segments), default=0) <= MAX_DEPTH + 1
 
 
 # --- Atomic Red Team ------------------------------------------------------------------------------------

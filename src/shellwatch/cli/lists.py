@@ -178,7 +178,13 @@ def allowlist_check(
         err.print(f"[red]invalid:[/red] {issue}", highlight=False, soft_wrap=True)
     today = date.today()
     soon = {entry.index for entry in expiring(loaded.entries, within, today)}
-    table = Table(title=f"{path}: {len(loaded.entries)} entries, {len(loaded.issues)} invalid")
+    console = Console()
+    console.print(
+        f"{path}: {len(loaded.entries)} entries, {len(loaded.issues)} invalid",
+        highlight=False,
+        soft_wrap=True,
+    )
+    table = Table()
     for column in ("entry", "line", "owner", "expires", "state", "reason"):
         table.add_column(column, overflow="fold")
     for entry in loaded.entries:
@@ -193,6 +199,6 @@ def allowlist_check(
             entry.reason,
             style=style,
         )
-    Console().print(table)
+    console.print(table)
     if loaded.issues:
         raise typer.Exit(1)

@@ -35,19 +35,22 @@ _EXECUTABLES = {
     "busybox": "bash",
 }
 _POWERSHELL_CUES = re.compile(
-    r"\$env:|\$_\b|\$\(|\b(?:get|set|new|remove|invoke|start|stop|add|write|out|import|select|where|foreach)-"
+    r"\$env:|\$_\b|\b(?:get|set|new|remove|invoke|start|stop|add|write|out|import|select|where|foreach)-"
     r"[a-z]+\b|\[(?:system\.)?[a-z.]+\]::|\biex\b|-(?:encodedcommand|executionpolicy|nop|noprofile)\b|\bpowershell\b|"
     r"\bpwsh\b",
     re.IGNORECASE,
 )
 _CMD_CUES = re.compile(
     r"%\w+%|\^[&|<>^]|\b[a-z]:\\|\bcmd(?:\.exe)?\s+/[ckr]\b|\.(?:exe|bat|cmd|dll|vbs)\b|\s/[a-z?]\b|"
-    r"\b(?:reg|schtasks|sc|net|wmic|certutil|bitsadmin|findstr|rundll32|regsvr32|mshta|type|del|dir)\s",
+    r"(?:^|[&|(]\s*)@?(?:reg|schtasks|sc|net1?|wmic|certutil|bitsadmin|findstr|rundll32|regsvr32|mshta|type|del|dir|"
+    r"copy|move|ren|set|call|start|echo\.)(?:\.exe)?\s",
     re.IGNORECASE,
 )
 _FIRST_WORD = re.compile(r'[^\s"]+')
 _BASH_CUES = re.compile(
-    r"(?:^|[\s;|&])(?:/bin/|/usr/|/tmp/|/etc/|~/|\./)|\$\{?[A-Za-z_]\w*|\bsudo\b|\|\s*(?:ba)?sh\b"
+    r"(?:^|[\s;|&<>=])(?:/(?:bin|usr|tmp|etc|dev|var|home|proc|opt|root|sys|srv|run|mnt|lib)\b|~/|\./)|"
+    r"\$\{?[A-Za-z_]\w*|\$\{[@*!#]|<<<|\$'|\bsudo\b|\|\s*(?:ba)?sh\b|(?:^|[;|&]\s*)(?:ls|cat|grep|find|awk|sed|chmod|chown|"
+    r"rm|cp|mv|ps|kill|uname|id|which|export|unset|source|nohup)\s"
 )
 
 

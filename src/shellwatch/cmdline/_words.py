@@ -221,9 +221,7 @@ def make_segment(
 ) -> Segment:
     words = tuple(argv)
     start = command_start(words, shell)
-    path = words[start].lstrip("@") if start < len(words) and shell == "cmd" else ""
-    if start < len(words) and shell != "cmd":
-        path = words[start]
+    path = words[start] if start < len(words) else ""
     return Segment(
         text=text.strip(),
         command=name_at(words, start, shell),
@@ -232,7 +230,7 @@ def make_segment(
         operator=operator,
         depth=depth,
         shell=shell,
-        command_path=path,
+        command_path=path.lstrip("@") if shell == "cmd" else path,
     )
 
 
@@ -409,7 +407,7 @@ def body_segments(argv: tuple[str, ...], shell: str, depth: int) -> list[Segment
 
 def split(text: str, shell: str, depth: int = 0) -> list[Segment]:
     """Split ``text`` as ``shell`` would; never raises."""
-    from shellwatch.cmdline import bash, windows
+    from shellwatch.cmdline import bash, windows  # they import this module
 
     if depth > MAX_DEPTH:
         return []

@@ -55,15 +55,16 @@ class Rule:
     needles: tuple[str, ...] = ()
 
 
-# Views that hold one item a line; the others are one string, where a leading ``^`` lets the regex engine
-# try the start only.
+# Views that hold one item a line. The others are one string (``.`` matches a newline in them), where a
+# leading ``^`` makes the regex engine try the start only. Patterns avoid nested unbounded repeats, so that
+# no text makes a search slower than linear (tests/cmdline/test_flags.py feeds them adversarial text).
 MULTILINE_VIEWS = frozenset({"redirections", "writes", "assignments", "line"})
 
 
 def _rule(
     kind: str, severity: str, pattern: str, reason: str, view: str = "run", needles: tuple[str, ...] = ()
 ) -> Rule:
-    flags = re.IGNORECASE | (re.MULTILINE if view in MULTILINE_VIEWS else 0)
+    flags = re.IGNORECASE | (re.MULTILINE if view in MULTILINE_VIEWS else re.DOTALL)
     return Rule(kind, severity, re.compile(pattern, flags), reason, view, needles)
 
 
@@ -95,6 +96,7 @@ _SECURITY_SERVICE = (
     r"(?:auditd|apparmor|firewalld|ufw|falcon-sensor|osqueryd|sysmon\w*|rsyslog|syslog|syslog-ng|"
     r"wazuh-agent|ossec|elastic-agent|filebeat|auditbeat|windefend|sense)(?:\.service)?"
 )
+_ADMIN_GROUP = r"(?:sudo|wheel|admin|root)\b"
 _HISTORY_FILE = r"(?:\.\w*_history\b|consolehost_history|historysavepath)"
 
 RULES: tuple[Rule, ...] = (
@@ -117,7 +119,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "download-to-interpreter",
         "malicious",
-        rf"{_WEBCLIENT}.*?\|\s*{_IEX}",
+        rf"^(?>.*?{_WEBCLIENT}).*?\|\s*{_IEX}",
         "web client output piped to Invoke-Expression",
         "pipeline",
         needles=("webclient", "download", "webrequest", "xmlhttp", "winhttprequest"),
@@ -131,14 +133,15 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "download-to-interpreter",
         "malicious",
-        rf"^(?:(?:{_SHELL}|source|\.|eval|python[\d.]*|perl|ruby|php|node)\s.*)?(?:\$\(|<\(|`)\s*"
-        r"(?:\S*/)?(?:curl|wget|fetch)\b",
+        rf"^(?:(?:{_SHELL}|source|\.|eval|python[\d.]*|perl|ruby|php|node)\s.*?)?(?:\$\(|<\(|`)\s*+"
+        r"(?:[^\s/$`()]*+/)*+(?:curl|wget|fetch)\b",
         "shell or interpreter runs the output of a download",
     ),
     _rule(
         "download-to-interpreter",
         "malicious",
-        rf"(?:{_WEBCLIENT}|\b(?:iwr|irm|invoke-webrequest|invoke-restmethod)\b)[\s\S]*?{_IEX}",
+        rf"\A(?>[\s\S]*?(?:{_WEBCLIENT}|\b(?:iwr|irm|invoke-webrequest|invoke-restmethod)\b))"
+        rf"(?>[\s\S]*?(?P<at>{_IEX}))",
         "download and Invoke-Expression in one line",
         "line",
         needles=("iex", "invoke-expression"),
@@ -236,7 +239,8 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "privilege-change",
         "malicious",
-        r"^(?:usermod\s.*-\w*G\s*\S*|gpasswd\s+-a\s+\S+|adduser\s+\S+|addgroup\s+\S+)\b.*\b(?:sudo|wheel|admin|root)\b",
+        rf"^(?:usermod\s(?=.*?(?<!\S)(?:-\w*G|--groups\b))|gpasswd\s(?=.*?(?<!\S)-a\s)|(?:adduser|addgroup)\s++\S++\s)"
+        rf"(?=.*?(?<![\w-]){_ADMIN_GROUP})",
         "user added to an administrative group",
     ),
     _rule(
@@ -285,28 +289,28 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "reverse-shell-tool",
         "malicious",
-        r"\bsocket\b.*\b(?:connect|dup2)\b.*(?:pty\.spawn|subprocess|/bin/(?:ba)?sh\b|\bexec\b)",
+        r"^(?=.*?\bsocket\b)(?=.*?\b(?:connect|dup2)\b)(?=.*?(?:pty\.spawn|subprocess|/bin/(?:ba)?sh\b|\bexec\b))",
         "script opens a socket and runs a shell",
         needles=("socket",),
     ),
     _rule(
         "reverse-shell-tool",
         "malicious",
-        r"\bfsockopen\b.*\b(?:exec|system|shell_exec|passthru|popen|proc_open)\b",
+        r"^(?=.*?\bfsockopen\b)(?=.*?\b(?:exec|system|shell_exec|passthru|popen|proc_open)\b)",
         "PHP opens a socket and runs a shell",
         needles=("fsockopen",),
     ),
     _rule(
         "reverse-shell-tool",
         "malicious",
-        r"\btcpsocket\b.*\b(?:exec|spawn|system|popen)\b",
+        r"^(?=.*?\btcpsocket\b)(?=.*?\b(?:exec|spawn|system|popen)\b)",
         "Ruby opens a socket and runs a shell",
         needles=("tcpsocket",),
     ),
     _rule(
         "reverse-shell-tool",
         "malicious",
-        rf"net\.sockets\.tcpclient\b[\s\S]*?\bgetstream\b[\s\S]*?{_IEX}",
+        rf"\A(?>[\s\S]*?(?P<at>net\.sockets\.tcpclient\b))(?=[\s\S]*?\bgetstream\b)(?=[\s\S]*?{_IEX})",
         "PowerShell TCP client runs what it receives",
         "line",
         needles=("tcpclient",),
@@ -315,20 +319,21 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "decode-to-shell",
         "malicious",
-        rf"^(?:base64|base32|basenc|b64decode|openssl|xxd)(?:\s[^|]*?)?\s-{{1,2}}(?:d|decode|r)\b.*?{_TO_INTERPRETER}",
+        rf"^(?:base64|base32|basenc|b64decode|openssl|xxd)(?=[^|]*?\s-{{1,2}}(?:d|decode|r)\b)[^|]*+.*?{_TO_INTERPRETER}",
         "decoded data piped to an interpreter",
         "pipeline",
     ),
     _rule(
         "decode-to-shell",
         "malicious",
-        rf"^(?:(?:{_SHELL}|eval|source|\.)\s.*)?(?:\$\(|`|<\().*\bbase64\s+(?:-\S+\s+)*-{{1,2}}(?:d|decode)\b",
+        rf"^(?:(?:{_SHELL}|eval|source|\.)\s|(?=\$\(|`|<\())(?=.*?(?:\$\(|`|<\())"
+        r"(?=.*?\bbase64\s++(?:-\S+\s+)*?-{1,2}(?:d|decode)\b)",
         "shell runs decoded data",
     ),
     _rule(
         "decode-to-shell",
         "malicious",
-        rf"(?:{_IEX}[\s\S]*?frombase64string|frombase64string[\s\S]*?{_IEX})",
+        rf"\A(?=[\s\S]*?frombase64string)(?>[\s\S]*?(?P<at>{_IEX}))",
         "Invoke-Expression of decoded data",
         "line",
         needles=("frombase64string",),
@@ -357,7 +362,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "defense-evasion",
         "malicious",
-        r"^auditctl\s+(?:.*\s)?(?:-D\b|-e\s*0\b)",
+        r"^auditctl(?:\s++\S++)*?\s++(?:-D\b|-e\s*+0\b)",
         "audit rules deleted or auditing disabled",
     ),
     _rule(
@@ -588,7 +593,8 @@ def check(segments: tuple[Segment, ...], rules: tuple[Rule, ...] = RULES) -> lis
         for rule in line_rules:
             match = _search(rule, line)
             if match:
-                add(rule, _segment_at(starts, match.start()))
+                where = match.start("at") if "at" in rule.pattern.groupindex else match.start()
+                add(rule, _segment_at(starts, where))
     return sorted(findings.values(), key=lambda f: (f.segment, f.kind))
 
 

@@ -7,6 +7,7 @@ import re
 from shellwatch.cmdline._words import (
     MAX_DEPTH,
     MAX_LENGTH,
+    MAX_SEGMENTS,
     body_segments,
     command_start,
     make_segment,
@@ -35,7 +36,8 @@ _CMD_PREFIX = re.compile(
     r'^\s*@?"?(?:[^"\s&|<>]*\\)?cmd(?:\.exe)?"?(?P<opts>(?:\s+/[a-bd-jl-qs-z](?::\S*)?)*)\s*/[ckr]\b\s*(?P<body>.*)$',
     re.IGNORECASE | re.DOTALL,
 )
-_CMD_BLOCK_KEYWORDS = frozenset({"do", "else"})
+_BLOCK_KEYWORD_BEFORE = re.compile(r"(?:^|[\s)])(?:do|else)\s*$", re.IGNORECASE)
+_IF_COMMAND = re.compile(r"[\s@(]*if\s", re.IGNORECASE)
 
 
 def split_cmd(line: str, depth: int = 0) -> list[Segment]:
@@ -59,6 +61,8 @@ def _split_cmd(line: str, depth: int) -> list[Segment]:
         return [seg, *_split_cmd(body, depth + 1)]
     out: list[Segment] = []
     for text, operator in _cmd_chain(line):
+        if len(out) >= MAX_SEGMENTS:
+            break
         stripped = text.strip()
         if not stripped:
             if operator and out and not out[-1].operator:
@@ -88,6 +92,7 @@ def _cmd_chain(line: str) -> list[tuple[str, str]]:
     i = 0
     quoted = False
     groups = 0
+    blank = True  # nothing but blanks, ``@`` and block parentheses since ``start``
     while i < len(chars):
         c = chars[i]
         if c == '"':
@@ -95,8 +100,9 @@ def _cmd_chain(line: str) -> list[tuple[str, str]]:
         elif not quoted:
             if c == "^":
                 i += 2
+                blank = False
                 continue
-            if c == "(" and _opens_block(chars, start, i):
+            if c == "(" and (blank or _opens_block(line, start, i)):
                 groups += 1
                 chars[i] = " "
             elif c == ")" and groups:
@@ -107,19 +113,19 @@ def _cmd_chain(line: str) -> list[tuple[str, str]]:
                 parts.append(("".join(chars[start:i]), "\n" if operator == "\r\n" else operator))
                 i += len(operator)
                 start = i
+                blank = True
                 continue
+        blank = blank and chars[i] in " \t@"
         i += 1
     parts.append(("".join(chars[start:]), ""))
     return parts
 
 
-def _opens_block(chars: list[str], start: int, i: int) -> bool:
-    """True when the ``(`` at ``i`` opens a block: first in its command, or after ``do``/``else``/``if``."""
-    before = "".join(chars[start:i]).strip().lstrip("@")
-    if not before:
+def _opens_block(line: str, start: int, i: int) -> bool:
+    """True when the ``(`` at ``i`` follows ``do`` or ``else``, or a blank in an ``if`` command."""
+    if _BLOCK_KEYWORD_BEFORE.search(line, max(start, i - 16), i):
         return True
-    words = before.split()
-    return words[-1].lower() in _CMD_BLOCK_KEYWORDS or (words[0].lower() == "if" and chars[i - 1] in " \t")
+    return _IF_COMMAND.match(line, start) is not None and line[i - 1] in " \t"
 
 
 def _cmd_target(text: str, i: int) -> tuple[str, int]:
@@ -206,6 +212,8 @@ def split_powershell(line: str, depth: int = 0) -> list[Segment]:
 def _split_ps(line: str, depth: int) -> list[Segment]:
     out: list[Segment] = []
     for text, operator in _ps_chain(line):
+        if len(out) >= MAX_SEGMENTS:
+            break
         stripped = text.strip()
         if not stripped:
             if operator and out and not out[-1].operator:

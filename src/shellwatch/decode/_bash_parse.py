@@ -41,7 +41,7 @@ _ASSIGN: Final = re.compile(r"([A-Za-z_]\w*)(\[[^\]]*\])?(\+?)=")
 _REDIR: Final = re.compile(r"(\d*)(<<<|<<-?|<>|<&|>&|>>|>\||&>>|&>|<|>)")
 _NAME: Final = re.compile(r"[A-Za-z_]\w*")
 _EMPTY_PARENS: Final = re.compile(r"\(\s*\)")
-_CLEAN: Final = re.compile(r"[^'\"\\$`{]*(?:'[^']*'|\"[^\"\\$`]*\")?")
+_NUMERIC_ESCAPE: Final = re.compile(r"\\(?:[xuU][0-9a-fA-F]|[0-7])")
 RESERVED: Final = frozenset({"then", "elif", "else", "fi", "do", "done", "}", "esac", "in"})
 
 
@@ -80,10 +80,10 @@ class Word:
 
     @property
     def clean(self) -> bool:
-        """No expansion, no backslash, at most one quoted run ending the word: written as is."""
-        if any(part[0] != "lit" for part in self.parts) or self.array is not None:
+        """No expansion, no brace, and quoting a plain script would write: the word is written as is."""
+        if any(part[0] != "lit" or (not part[2] and "{" in part[1]) for part in self.parts):
             return False
-        return _CLEAN.fullmatch(self.src) is not None
+        return self.array is None and not hides(self.src)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +128,50 @@ class AndOr:
     first: Pipeline
     rest: list[tuple[str, Pipeline]]
     sep: str = ";"
+
+
+def _ordinary(char: str) -> bool:
+    return char.isalnum() or char in "_/.-"
+
+
+def _glued(char: str) -> bool:
+    """A neighbour that makes a quoted run part of a longer word (a character or another quoted run)."""
+    return bool(char) and (_ordinary(char) or char in "'\"$")
+
+
+def _quoted_end(src: str, start: int, escapes: bool) -> int:
+    """Index of the quote closing the one at ``src[start]``; backslashes escape when ``escapes``."""
+    index = start + 1
+    while index < len(src) and src[index] != src[start]:
+        index += 2 if escapes and src[index] == "\\" else 1
+    return index
+
+
+def hides(src: str) -> bool:
+    """Whether the quoting of a word's source hides its text: quotes glued inside a word of ordinary
+    characters (``w"h"o``, ``wh''o``), a backslash before a letter or digit (``w\\ho``), ANSI-C escapes
+    by number (``$'\\x69'``). Quoting a plain script needs (``"a b"``, ``-d$'\\t'``) hides nothing."""
+    index = 0
+    while index < len(src):
+        char = src[index]
+        if char == "\\":
+            if src[index + 1 : index + 2].isalnum():
+                return True
+            index += 2
+        elif char == "$" and src.startswith("'", index + 1):
+            end = _quoted_end(src, index + 1, True)
+            if _NUMERIC_ESCAPE.search(src[index + 2 : end]):
+                return True
+            index = end + 1
+        elif char in "'\"":
+            end = _quoted_end(src, index, char == '"')
+            glued = _glued(src[index - 1 : index]) or _glued(src[end + 1 : end + 2])
+            if glued and all(_ordinary(inner) for inner in src[index + 1 : end]):
+                return True
+            index = end + 1
+        else:
+            index += 1
+    return False
 
 
 def find_close(text: str, start: int, opener: str, closer: str) -> int:

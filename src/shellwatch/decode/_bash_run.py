@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from dataclasses import dataclass
 from typing import Final
 
 from shellwatch.decode._bash_arith import evaluate
@@ -101,6 +102,16 @@ _PROC_ENTRIES: Final = (
 )
 """The entries of ``/proc/$$``: obfuscators glob them (``/????/$$/????``) to find letters."""
 _SYMBOLS_ONLY: Final = re.compile(r"\.\.?/[^A-Za-z0-9/.\s]+")
+_FEATURES: Final = {
+    "gunzip": "gzip",
+    "zcat": "gzip",
+    "bunzip2": "bzip2",
+    "bzcat": "bzip2",
+    "md5sum": "hash",
+    "sha1sum": "hash",
+    "sha256sum": "hash",
+    "perl": "xor",
+}
 _LEADING_OPERATOR: Final = re.compile(r"\s*(;;|;|&&|&|\|\||\||\))")
 
 
@@ -128,6 +139,8 @@ class Shell:
         self.emitted: list[tuple[str, str]] = []
         self.changed = False
         self.kinds: set[str] = set()
+        self.used: set[str] = set()
+        """What the emulation used (utilities, expansions): it names the technique of the layer."""
         self.calls = 0
         self.status = 0
         """The exit status of the last :meth:`capture`."""
@@ -191,40 +204,31 @@ class Shell:
 
     # expansion -------------------------------------------------------------------------------------
 
-    def _param(self, inner: str, quoted: bool) -> list[str] | str:  # noqa: PLR0915
+    def _param(self, inner: str, quoted: bool) -> list[str] | str:
         """A list for ``$@``-like expansions (zero or more words), else the text."""
         if _PARAM.match(inner) is None:
             self.fail(f"${{{inner}}}: bad substitution")
             raise Abort(inner)
         length, bang, name, subscript, rest = _split_param(inner)
+        if length or bang or rest:
+            self.used.add("parameter-expansion")
+        elif name == "IFS":
+            self.used.add("ifs")
+        elif name in self.vars or name in self.arrays:
+            self.used.add("variables")
         if name in "@*" and not subscript:
-            if length:
-                return "0"
-            if bang or not rest:
-                return [] if name == "@" else ""
-            if rest[:2] in (":-", ":=", ":+") or rest[:1] in ("-", "=", "+"):
-                raise Unsupported("default of $@")
-            return [] if name == "@" else ""
+            return self._positional(name, bool(length), rest)
         if subscript in ("[@]", "[*]"):
             values = self._elements(name, bool(bang))
             if length:
                 return str(len(values))
-            if rest.startswith(":"):
-                pieces = split_top(rest[1:], ":")
-                start = self.arith(self.expand_string(parse_word(pieces[0], self.budget)))
-                count = (
-                    self.arith(self.expand_string(parse_word(pieces[1], self.budget)))
-                    if len(pieces) > 1
-                    else len(values)
-                )
-                values = values[start : start + count]
-            elif rest:
-                values = [self._operate(value, rest) for value in values]
+            values = self._slice(values, rest[1:]) if rest.startswith(":") else values
+            values = [self._operate(value, rest) for value in values] if rest[:1] not in ("", ":") else values
             return values if subscript == "[@]" and quoted else " ".join(values)
-        if length and not rest and not bang:
-            return str(len(self.get(name + (subscript or ""))))
         if length:
-            raise Unsupported("parameter")
+            if rest or bang:
+                raise Unsupported("parameter")
+            return str(len(self.get(name + (subscript or ""))))
         if bang:
             if rest in ("@", "*"):
                 raise Unsupported("names by prefix")
@@ -234,32 +238,50 @@ class Shell:
             subscript = ""
         full = name + (subscript or "")
         if rest[:2] in (":-", ":=", ":+", ":?") or rest[:1] in ("-", "=", "+", "?"):
-            colon = rest.startswith(":")
-            op = rest[1] if colon else rest[0]
-            body = rest[2:] if colon else rest[1:]
-            try:
-                value: str | None = self.get(full)
-            except Unknown:
-                value = None
-            if value is None and op != "+":
-                if op == "?":
-                    raise Unknown(full)
-                if op in "-=":
-                    # an unset name outside the line may still be set in the environment
-                    raise Unknown(full)
-            is_set = value is not None and (value != "" or not colon)
-            if op == "+":
-                if value is None:
-                    raise Unknown(full)
-                return self.expand_string(parse_word(body, self.budget)) if is_set else ""
-            if is_set:
-                return value or ""
-            new = self.expand_string(parse_word(body, self.budget))
-            if op == "=":
-                self.put(full, new)
-            return new
+            return self._default(full, rest)
         value = self.get(full)
         return self._operate(value, rest) if rest else value
+
+    def _positional(self, name: str, length: bool, rest: str) -> list[str] | str:
+        """``$@`` and ``$*`` of ``bash -c``: no arguments, whatever is done to them."""
+        if length:
+            return "0"
+        if rest[:2] in (":-", ":=", ":+") or rest[:1] in ("-", "=", "+"):
+            raise Unsupported("default of $@")
+        return [] if name == "@" else ""
+
+    def _slice(self, values: list[str], body: str) -> list[str]:
+        pieces = split_top(body, ":")
+        start = self.arith(self.expand_string(parse_word(pieces[0], self.budget)))
+        if len(pieces) == 1:
+            return values[start:]
+        count = self.arith(self.expand_string(parse_word(pieces[1], self.budget)))
+        return values[start : start + count]
+
+    def _default(self, full: str, rest: str) -> str:
+        """``${x:-word}``, ``${x:=word}``, ``${x:+word}``, ``${x:?word}`` and their forms without colon."""
+        colon = rest.startswith(":")
+        op = rest[1] if colon else rest[0]
+        body = rest[2:] if colon else rest[1:]
+        try:
+            value: str | None = self.get(full)
+        except Unknown:
+            value = None
+        if value is None:
+            raise Unknown(full)  # an unset name outside the line may still be set in the environment
+        if op == "?":
+            if not value and colon:
+                raise Unknown(full)
+            return value
+        is_set = value != "" or not colon
+        if op == "+":
+            return self.expand_string(parse_word(body, self.budget)) if is_set else ""
+        if is_set:
+            return value
+        new = self.expand_string(parse_word(body, self.budget))
+        if op == "=":
+            self.put(full, new)
+        return new
 
     def _pattern(self, word: Word) -> Pattern:
         """``word`` as a pattern: quoted text matches itself, the rest (expansions included) is a glob."""
@@ -337,12 +359,16 @@ class Shell:
         child.functions = dict(self.functions)
         child.err = self.err
         child.calls = self.calls
+        child.used = self.used
         return child
 
     def fields(self, word: Word) -> list[str]:
         """The words ``word`` expands to: brace expansion, expansions, splitting, globbing."""
+        words = _braces(word, self.budget)
+        if len(words) > 1:
+            self.used.add("brace-expansion")
         results: list[str] = []
-        for one in _braces(word, self.budget):
+        for one in words:
             results.extend(self._fields(one))
         return results
 
@@ -360,6 +386,7 @@ class Shell:
             elif kind == "cmd":
                 value = self._substitute(text)
             elif kind == "arith":
+                self.used.add("arithmetic")
                 value = str(self.arith(self.expand_string(parse_word(text, self.budget), True)))
             else:
                 value = self._process(text)
@@ -400,6 +427,8 @@ class Shell:
             ),
             key=_collate,
         )
+        if found:
+            self.used.add("glob")
         return found or [text]
 
     def expand_string(self, word: Word, arith: bool = False) -> str:
@@ -576,8 +605,10 @@ class Shell:
                 self.emit(joiner, payload)
                 return 0
             self.emit(joiner, self.render(command))
+            used = set(self.used)
             with contextlib.suppress(Unknown, Unsupported):
-                self._run_simple(command, words, [], stdin)
+                self._run_simple(command, words, [], stdin)  # for its assignments and files only
+            self.used.intersection_update(used)
             return 0
         return self._run_simple(command, words, out, stdin)
 
@@ -818,8 +849,10 @@ class Shell:
         if name in (":", "true", "false"):
             return int(name == "false")
         if name == "eval":
+            self.used.add("eval")
             return self.run_list(parse(" ".join(args), self.budget), False, out, stdin)
         if name in SHELLS:
+            self.used.add("shell")
             return self._shell(args, out, stdin)
         if name == "printf" and args[:1] == ["-v"] and len(args) > 2:
             self.put(args[1], printf(args[2], args[3:], self.budget))
@@ -836,6 +869,8 @@ class Shell:
         if tool is None:
             raise Unknown(name)
         out.append(tool(args, stdin, self.budget))
+        if name not in ("cat", "tac"):
+            self.used.add(_FEATURES.get(name, name))
         return 0
 
     def _shell(self, args: list[str], out: list[str], stdin: str | None) -> int:
@@ -978,14 +1013,23 @@ def _braces(word: Word, budget: Budget) -> list[Word]:
     return [word]
 
 
-def run(text: str, budget: Budget) -> tuple[str, bool, set[str]] | None:
-    """The commands ``text`` would run, whether that differs from the text, and the kinds of shell
-    entry used (``pipe``, ``eval``, ``shell``); None outside the subset."""
+@dataclass(frozen=True, slots=True)
+class Emulation:
+    """What the line runs, whether that differs from its text, the shell entries its payloads went
+    through (``pipe``, ``eval``, ``shell``, ``source``) and the tricks the emulation met."""
+
+    text: str
+    changed: bool
+    kinds: frozenset[str]
+    used: frozenset[str]
+
+
+def run(text: str, budget: Budget) -> Emulation | None:
+    """The emulation of ``text``; None when it is outside the subset."""
     shell = Shell(budget)
     try:
-        tree = parse(text, budget)
-        shell.run_list(tree, True, [])
-    except (Unsupported, Unknown, RecursionError, IndexError):
+        shell.run_list(parse(text, budget), True, [])
+    except (Unsupported, Unknown, RecursionError, IndexError, KeyError, ValueError, OverflowError):
         return None
     if not shell.emitted:
         return None
@@ -994,4 +1038,4 @@ def run(text: str, budget: Budget) -> tuple[str, bool, set[str]] | None:
         if index:
             pieces.append("; " if joiner in (";", "|") else f" {joiner} ")
         pieces.append(item)
-    return "".join(pieces), shell.changed, shell.kinds
+    return Emulation("".join(pieces), shell.changed, frozenset(shell.kinds), frozenset(shell.used))

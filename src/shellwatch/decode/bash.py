@@ -156,17 +156,18 @@ def emulate(text: str, budget: Budget) -> Step | None:
     found = run(text, budget)
     if found is None:
         return None
-    result, changed, kinds = found
+    result, changed, kinds = found.text, found.changed, found.kinds
     if not changed or not result.strip() or result == text:
         return None
     budget.room(len(result))
+    tricks = f" (using {', '.join(sorted(found.used))})" if found.used else ""
     if "pipe" in kinds:
-        return Step("bash-piped-decode", result, "payload piped into a shell")
+        return Step("bash-piped-decode", result, "payload piped into a shell" + tricks)
     if kinds:
-        return Step("bash-eval", result, "payload run by " + ", ".join(sorted(kinds)))
+        return Step("bash-eval", result, "payload run by " + ", ".join(sorted(kinds)) + tricks)
     if not _HIDING.search(text):
         return None  # loops, arithmetic and quoting a script writes plainly are not hiding anything
-    return Step("bash-expansion", result, "words expanded as bash would")
+    return Step("bash-expansion", result, "words expanded as bash would" + tricks)
 
 
 STEPS: Final[tuple[Decoder, ...]] = (emulate, ansi_c, piped_payload, reverse, variables, quote_removal)
