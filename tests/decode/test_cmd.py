@@ -217,3 +217,9 @@ def test_pathological_lines_stop_within_the_limits(line: str) -> None:
 def test_recorded_commands_keep_their_operators() -> None:
     line = 'cmd /c "set a=net&&call %a% user | find "adm" && call echo %a%"'
     assert _run(line) == 'net user | find "adm" && echo net'
+
+
+def test_loop_variables_do_not_reach_a_new_cmd_instance() -> None:
+    # ``%t`` belongs to the outer loop only: the new cmd.exe must not replace the ``%t`` of ``%temp%``
+    line = 'for %t in (cmd) do %t /V:ON /c "set a=%&&echo !a!temp!a!|cmd"'
+    assert _run(line) == ENV["TEMP"]

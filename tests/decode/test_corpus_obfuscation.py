@@ -60,11 +60,13 @@ def test_dosfuscation_commands_decode_to_their_base_command(corpus: Path) -> Non
     total = found = 0
     for path in files:
         for line in _lines(path):
-            text = _as_decoded(decode_command(line, "windows").text)
+            result = decode_command(line, "windows")
+            # a layer may show the base command before PowerShell decoding takes it further
+            texts = [_as_decoded(text) for text in (result.text, *(layer.after for layer in result.layers))]
             total += 1
-            found += any(base in text for base in DOSFUSCATION_BASE_COMMANDS)
+            found += any(base in text for text in texts for base in DOSFUSCATION_BASE_COMMANDS)
     assert total == 4000
-    assert found / total >= 0.95, f"{found}/{total}"
+    assert found / total >= 0.98, f"{found}/{total}"
 
 
 def test_bashfuscator_payloads_decode_to_their_original(corpus: Path) -> None:

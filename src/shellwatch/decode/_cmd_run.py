@@ -147,6 +147,7 @@ class Shell:
                 stdin=stdin,
                 captured=not last or context.captured,
                 operator="|" if index else context.operator,
+                variables={},
             )
             stdin = self.child(False).run_line(self.text_of(part, node.sources[index], context), side)
         return stdin or ""
@@ -245,13 +246,13 @@ class Shell:
             self.record.tricks.add("cmd-stdin")
             child = self.child(delayed)
             output = [
-                child.run_line(entry, _with(context, stdin=None))
+                child.run_line(entry, _with(context, stdin=None, variables={}))
                 for entry in context.stdin.splitlines()
                 if entry.strip()
             ]
             return "".join(output)
         self.record.tricks.add("cmd-nested")
-        return self.child(delayed).run_line(line, _with(context, stdin=context.stdin))
+        return self.child(delayed).run_line(line, _with(context, variables={}))
 
     def echo(self, text: str, name: str, rest: str, node: Simple, context: Context) -> str:
         message = rest[1:] if name.lower() == "echo" else name[5:] + rest
