@@ -36,7 +36,6 @@ DOSFUSCATION_BASE_COMMANDS = (
     "del c:\\users\\",
     "write-output",
     "write-host",
-    "iex",
     "$45wthq",
     "'de','l'",
     "sv 'ofs'",
@@ -66,7 +65,7 @@ def test_dosfuscation_commands_decode_to_their_base_command(corpus: Path) -> Non
             total += 1
             found += any(base in text for text in texts for base in DOSFUSCATION_BASE_COMMANDS)
     assert total == 4000
-    assert found / total >= 0.98, f"{found}/{total}"
+    assert found / total >= 0.99, f"{found}/{total}"
 
 
 def test_bashfuscator_payloads_decode_to_their_original(corpus: Path) -> None:

@@ -114,12 +114,13 @@ def lookup(body: str, env: Environment) -> str | None:
     return _replace(value, spec)
 
 
-def closing(text: str, start: int, mark: str) -> int:
-    """The index of the ``mark`` closing the reference opened at ``start``. In ``NAME:old=new`` the old
-    text may hold the mark itself (``!v:*v!=!`` replaces up to ``v!``), so the close comes after ``=``."""
+def closing(text: str, start: int, mark: str, env: Environment) -> int:
+    """The index of the ``mark`` closing the reference opened at ``start``. In ``NAME:old=new`` of a
+    defined name the old text may hold the mark itself (``!v:*v!=!`` replaces up to ``v!``), so the close
+    comes after ``=``."""
     end = text.find(mark, start + 1)
     colon = text.find(":", start + 1, end if end >= 0 else len(text))
-    if colon < 0 or text.startswith("~", colon + 1):
+    if colon < 0 or text.startswith("~", colon + 1) or env.get(text[start + 1 : colon]) is None:
         return end
     equals = text.find("=", colon + 1)
     if equals < 0:
@@ -142,7 +143,7 @@ def expand_percent(text: str, env: Environment, budget: Budget) -> str:
             out.append(text[index:])
             break
         out.append(text[index:start])
-        end = closing(text, start, "%")
+        end = closing(text, start, "%", env)
         if end < 0:
             out.append(text[start:])
             break
@@ -174,7 +175,7 @@ def expand_delayed(text: str, env: Environment, budget: Budget) -> str:
             out.append(text[index + 1 : index + 2])
             index += 2
         elif char == "!":
-            end = closing(text, index, "!")
+            end = closing(text, index, "!", env)
             if end < 0:
                 index += 1
                 continue

@@ -21,6 +21,8 @@ from shellwatch.decode.model import Budget, Decoder, Step
 
 _MARKERS: Final = re.compile(r"\^|%[^%\s]+%|![^!\s]+!|\bset\b|\bcall\b|\bfor\b|/[vV]\b|/[vV]:", re.IGNORECASE)
 _PLAIN: Final = frozenset({"cmd-caret", "cmd-nested"})
+MAX_LINE: Final = 8191
+"""cmd.exe reads at most 8,191 characters of a line: a longer text (a PowerShell script block) is not one."""
 _MAIN: Final = (
     "cmd-for-loop",
     "cmd-delayed",
@@ -34,7 +36,7 @@ _MAIN: Final = (
 
 def emulate(text: str, budget: Budget) -> Step | None:
     """The commands a cmd.exe line would finally run, when its tricks changed them."""
-    if not _MARKERS.search(text):
+    if len(text) > MAX_LINE or not _MARKERS.search(text):
         return None
     record = Record()
     try:

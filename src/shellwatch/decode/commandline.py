@@ -31,11 +31,19 @@ from shellwatch.decode.model import DEFAULT_LIMITS, Decoder, DecodeResult, Limit
 from shellwatch.decode.score import obfuscation
 from shellwatch.events import Event
 
-WINDOWS_DECODERS: Final[tuple[Decoder, ...]] = (*powershell.STEPS, *cmd.STEPS, *encodings.STEPS)
+# cmd.exe first: case and quote normalisation by the PowerShell steps would break what cmd.exe is
+# case-sensitive about (``findstr`` searches, ``for /f`` delimiters) before the line is read as cmd.exe does.
+WINDOWS_DECODERS: Final[tuple[Decoder, ...]] = (
+    *cmd.STEPS[:1],
+    *powershell.STEPS,
+    *cmd.STEPS[1:],
+    *encodings.STEPS,
+)
 UNIX_DECODERS: Final[tuple[Decoder, ...]] = (*powershell.STEPS, *bash.STEPS, *encodings.STEPS)
 ALL_DECODERS: Final[tuple[Decoder, ...]] = (
+    *cmd.STEPS[:1],
     *powershell.STEPS,
-    *cmd.STEPS,
+    *cmd.STEPS[1:],
     *bash.STEPS,
     *encodings.STEPS,
 )
