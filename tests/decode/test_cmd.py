@@ -189,6 +189,11 @@ def test_a_process_command_line_reaches_cmd_as_written() -> None:
         "cmd /c echo %nosuchvariable%",
         'C:\\Windows\\system32\\cmd.exe /d /c "C:\\Program Files\\App\\start.bat"',
         "for %f in (*.log) do type %f",
+        # stock variables, loops running commands and nested cmd are how admins write, not hiding
+        "%%SystemRoot%%\\system32\\csrss.exe ObjectDirectory=\\Windows SharedSection=1024,20480,768",
+        "cmd.exe /c %SYSTEMROOT%\\system32\\schtasks.exe /create /sc minute /tn t /tr C:\\x.exe",
+        'cmd /c "for /l %i in (1,1,254) do ping -n 1 -w 100 10.0.0.%i"',
+        'cmd /c "cmd /c echo %USERNAME%"',
     ],
 )
 def test_plain_lines_give_no_layer(line: str) -> None:

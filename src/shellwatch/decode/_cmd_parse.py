@@ -22,23 +22,28 @@ class Unsupported(Exception):
 class Environment:
     """cmd.exe's variables: names are case-insensitive, the spelling of the first ``set`` is kept."""
 
-    __slots__ = ("_values",)
+    __slots__ = ("_values", "assigned")
 
-    def __init__(self, values: dict[str, tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self, values: dict[str, tuple[str, str]] | None = None, assigned: set[str] | None = None
+    ) -> None:
         self._values: dict[str, tuple[str, str]] = dict(values or {})
+        self.assigned: set[str] = set(assigned or ())
+        """Names the line itself set: expanding one is string assembly, not a stock path."""
 
     @classmethod
     def of(cls, pairs: tuple[tuple[str, str], ...]) -> Environment:
         return cls({name.lower(): (name, value) for name, value in pairs})
 
     def copy(self) -> Environment:
-        return Environment(self._values)
+        return Environment(self._values, self.assigned)
 
     def get(self, name: str) -> str | None:
         found = self._values.get(name.lower())
         return found[1] if found else None
 
     def set(self, name: str, value: str) -> None:
+        self.assigned.add(name.lower())
         if value:
             old = self._values.get(name.lower())
             self._values[name.lower()] = (old[0] if old else name, value)
@@ -99,19 +104,31 @@ def _replace(value: str, spec: str) -> str | None:
     return "".join(pieces)
 
 
-def lookup(body: str, env: Environment) -> str | None:
-    """The value of ``NAME``, ``NAME:~start,length`` or ``NAME:old=new``; None when cmd.exe leaves it."""
+def lookup(body: str, env: Environment, tricks: set[str] | None = None) -> str | None:
+    """The value of ``NAME``, ``NAME:~start,length`` or ``NAME:old=new``; None when cmd.exe leaves it.
+    ``tricks`` gets what was used: ``cmd-substring``, ``cmd-replace``, ``cmd-variables`` (a name the line
+    set) or ``cmd-environment`` (a stock variable, as written)."""
     name, colon, spec = body.partition(":")
     if not name:
         return None
     value = env.get(name)
     if value is None and name.lower() == "cd":
         value = env.get("USERPROFILE")
-    if value is None or not colon:
+    if value is None:
+        return None
+    if tricks is not None:
+        tricks.add("cmd-variables" if name.lower() in env.assigned else "cmd-environment")
+    if not colon:
         return value
     if spec.startswith("~"):
-        return _substring(value, spec[1:])
-    return _replace(value, spec)
+        found = _substring(value, spec[1:])
+        kind = "cmd-substring"
+    else:
+        found = _replace(value, spec)
+        kind = "cmd-replace"
+    if found is not None and tricks is not None:
+        tricks.add(kind)
+    return found
 
 
 def closing(text: str, start: int, mark: str, env: Environment) -> int:
@@ -129,7 +146,7 @@ def closing(text: str, start: int, mark: str, env: Environment) -> int:
     return after if after >= 0 else end
 
 
-def expand_percent(text: str, env: Environment, budget: Budget) -> str:
+def expand_percent(text: str, env: Environment, budget: Budget, tricks: set[str] | None = None) -> str:
     """Phase 1: ``%VAR%`` and its substring and replacement forms. An undefined name keeps its ``%`` and
     text, and the scan goes on from its closing ``%`` (``%a %b% c%`` with only b set gives ``%a <b> c%``)."""
     if "%" not in text:
@@ -148,7 +165,7 @@ def expand_percent(text: str, env: Environment, budget: Budget) -> str:
             out.append(text[start:])
             break
         body = text[start + 1 : end]
-        value = lookup(body, env)
+        value = lookup(body, env, tricks)
         if value is None:
             out.append("%" + body)
             index = end
@@ -160,7 +177,7 @@ def expand_percent(text: str, env: Environment, budget: Budget) -> str:
     return result
 
 
-def expand_delayed(text: str, env: Environment, budget: Budget) -> str:
+def expand_delayed(text: str, env: Environment, budget: Budget, tricks: set[str] | None = None) -> str:
     """Phase 5 under ``/V:ON``: ``!VAR!`` forms; carets escape the next character (inside quotes too). In
     command-line mode an undefined ``!VAR!`` stays as written."""
     if "!" not in text:
@@ -180,7 +197,7 @@ def expand_delayed(text: str, env: Environment, budget: Budget) -> str:
                 index += 1
                 continue
             body = text[index + 1 : end]
-            value = lookup(body, env)
+            value = lookup(body, env, tricks)
             out.append(f"!{body}!" if value is None else value)
             index = end + 1
         else:

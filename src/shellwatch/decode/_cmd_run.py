@@ -103,9 +103,7 @@ class Shell:
 
     def run_line(self, text: str, context: Context) -> str:
         """Phases 1 and 2 of ``text``, then its commands; the standard output they produce."""
-        expanded = expand_percent(text, self.env, self.budget)
-        if expanded != text:
-            self.record.tricks.add("cmd-variables")
+        expanded = expand_percent(text, self.env, self.budget, self.record.tricks)
         tree, escaped = parse(expanded, self.budget)
         if escaped:
             self.record.tricks.add("cmd-caret")
@@ -163,7 +161,7 @@ class Shell:
         """Phases 4 and 5: loop variables, then delayed expansion."""
         text = substitute(text, context.variables)
         if self.delayed and "!" in text:
-            expanded = expand_delayed(text, self.env, self.budget)
+            expanded = expand_delayed(text, self.env, self.budget, self.record.tricks)
             if expanded != text:
                 self.record.tricks.add("cmd-delayed")
             return expanded
@@ -195,6 +193,8 @@ class Shell:
                 self.delayed = True
             return ""
         if word in ("assoc", "ftype"):
+            if context.captured:
+                self.record.tricks.add("cmd-listing")
             return _listing(ASSOC if word == "assoc" else FTYPE, rest)
         if (word in _FILTERS or word in _PASS) and context.stdin is not None:
             if not context.captured:
@@ -216,6 +216,8 @@ class Shell:
             body = body[1:closing] if closing > 0 else body[1:]
         name, equals, value = body.partition("=")
         if not equals:
+            if context.captured:
+                self.record.tricks.add("cmd-listing")
             return "".join(line + "\r\n" for line in self.env.listing(name.strip()))
         if not name:
             self.status = 1

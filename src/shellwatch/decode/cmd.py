@@ -20,17 +20,19 @@ from shellwatch.decode._cmd_run import Context, Record, new_shell
 from shellwatch.decode.model import Budget, Decoder, Step
 
 _MARKERS: Final = re.compile(r"\^|%[^%\s]+%|![^!\s]+!|\bset\b|\bcall\b|\bfor\b|/[vV]\b|/[vV]:", re.IGNORECASE)
-_PLAIN: Final = frozenset({"cmd-caret", "cmd-nested"})
+_HIDING: Final = frozenset({"cmd-substring", "cmd-replace", "cmd-variables", "cmd-listing", "cmd-stdin"})
+"""What hides a command; expanding a stock variable, a loop running commands, a nested cmd do not."""
 MAX_LINE: Final = 8191
 """cmd.exe reads at most 8,191 characters of a line: a longer text (a PowerShell script block) is not one."""
 _MAIN: Final = (
     "cmd-for-loop",
+    "cmd-listing",
     "cmd-delayed",
+    "cmd-substring",
+    "cmd-replace",
     "cmd-call",
     "cmd-variables",
     "cmd-stdin",
-    "cmd-pipe",
-    "cmd-set",
 )
 
 
@@ -44,7 +46,7 @@ def emulate(text: str, budget: Budget) -> Step | None:
     except (Unsupported, RecursionError, ValueError, IndexError):
         return None
     result = record.text()
-    if not result or record.tricks <= _PLAIN or " ".join(result.split()) == " ".join(text.split()):
+    if not result or not record.tricks & _HIDING or " ".join(result.split()) == " ".join(text.split()):
         return None
     tricks = sorted(record.tricks)
     main = next((name for name in _MAIN if name in record.tricks), tricks[0])
