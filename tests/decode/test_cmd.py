@@ -9,7 +9,7 @@ import pytest
 
 from shellwatch.decode._cmd_data import ENVIRONMENT
 from shellwatch.decode._cmd_parse import Environment, expand_delayed, expand_percent, strtol
-from shellwatch.decode.cmd import carets, emulate
+from shellwatch.decode.cmd import carets, emulate, quotes
 from shellwatch.decode.commandline import decode_command
 from shellwatch.decode.model import Budget, Limits
 
@@ -78,6 +78,18 @@ def test_carets_are_consumed() -> None:
     step = carets("^".join("whoami"), Budget())
     assert step is not None
     assert step.text == "whoami"
+
+
+def test_quotes_inside_words_are_dropped() -> None:
+    clear = "whoami /all"
+    rng = random.Random(11)
+    hidden = "".join(f'"{char}"' if char.isalpha() and rng.random() < 0.3 else char for char in clear)
+    hidden = hidden.replace("o", 'o""', 1)
+    step = quotes(f"cmd /c {hidden}", Budget())
+    assert step is not None
+    assert step.text == f"cmd /c {clear}"
+    for plain in ('"C:\\Program Files\\App\\a.exe" --name="x y"', 'cmd /c ""C:\\Program Files\\x.bat" arg"'):
+        assert quotes(plain, Budget()) is None
 
 
 def test_set_and_call_assemble_a_command() -> None:

@@ -63,4 +63,21 @@ def carets(text: str, budget: Budget) -> Step | None:
     return Step("cmd-caret", result) if result != text else None
 
 
-STEPS: Final[tuple[Decoder, ...]] = (emulate, carets)
+_WORD: Final = r"[\w.\\/-]"
+_INNER: Final = r"[\w.-]"
+# a quote escaped by a backslash (``\"``) is a literal quote for the program, not one cmd.exe drops
+_GLUED_QUOTES: Final = re.compile(
+    rf'(?<={_WORD})(?<!\\)""(?={_WORD})|(?<={_WORD})(?<!\\)"({_INNER}+)"|(?<!\\)"({_INNER}+)"(?={_WORD})'
+)
+
+
+def quotes(text: str, budget: Budget) -> Step | None:
+    """Quotes inside a word (``w"h"o""ami``): cmd.exe and the programs it starts drop them."""
+    if '"' not in text:
+        return None
+    budget.tick(len(text) // 32 + 1)
+    result = _GLUED_QUOTES.sub(lambda match: match[1] or match[2] or "", text)
+    return Step("cmd-quotes", result) if result != text else None
+
+
+STEPS: Final[tuple[Decoder, ...]] = (emulate, carets, quotes)
