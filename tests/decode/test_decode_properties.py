@@ -23,3 +23,57 @@ def test_random_input_ends_within_the_limits(text: str, shell: str | None) -> No
     assert len(result.layers) <= LIMITS.max_depth
     assert all(len(layer.after) <= LIMITS.max_output for layer in result.layers)
     assert result.original == text
+
+
+CMD_PIECES = [
+    "set ",
+    "call ",
+    "for /f ",
+    "for /l ",
+    "for ",
+    " in (",
+    ") do ",
+    "if ",
+    " geq ",
+    "==",
+    "%a",
+    "%x%",
+    "%x:~1,2%",
+    "%x:a=b%",
+    "!x!",
+    "!x:~-3!",
+    "cmd /v:on /c ",
+    'cmd /c "',
+    "&&",
+    "&",
+    "||",
+    "|",
+    "(",
+    ")",
+    "^",
+    "^^^",
+    '"',
+    "'",
+    "x=",
+    "ab",
+    "assoc",
+    "ftype",
+    "findstr m",
+    "echo ",
+    ",",
+    ";",
+    " ",
+    "1,1,9",
+    "-",
+]
+CMDY = st.lists(st.sampled_from(CMD_PIECES), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(CMDY)
+def test_cmd_like_input_ends_within_the_limits(text: str) -> None:
+    started = time.monotonic()
+    result = decode_command(text, "windows", LIMITS)
+    assert time.monotonic() - started < 2.0
+    assert len(result.layers) <= LIMITS.max_depth
+    assert all(len(layer.after) <= LIMITS.max_output for layer in result.layers)
