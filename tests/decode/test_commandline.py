@@ -58,3 +58,23 @@ def test_scripts_written_plainly_are_not_obfuscation() -> None:
         "tar czf /tmp/b.tgz /etc && echo done",
     ):
         assert not decode_command(line, "unix").layers, line
+
+
+def test_text_powershell_reads_itself_gets_no_cmd_exe_layer() -> None:
+    # carets in a regex and glued quotes are PowerShell's, never cmd.exe's escapes
+    script = 'if ($line -match \'^[a-z]+\\s*$\') { Write-Output "$a""b" }\n' * 3 + "$x = 'a^b'"
+    block: Event = {"host.os.type": "windows", "powershell.file.script_block_text": script}
+    CommandDecoder()(block)
+    assert "shellwatch.decoded.layers" not in block
+    line: Event = {
+        "host.os.type": "windows",
+        "process.executable": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+        "process.command_line": "powershell.exe -c \"Get-ChildItem | ? { $_.Name -match '^a^b' }\"",
+    }
+    CommandDecoder()(line)
+    assert "shellwatch.decoded.layers" not in line
+    # the same line run by cmd.exe loses its carets
+    line["process.executable"] = "C:\\Windows\\System32\\cmd.exe"
+    line["process.command_line"] = "cmd /c " + "^".join("whoami")
+    CommandDecoder()(line)
+    assert line["shellwatch.decoded.layers"] == ["cmd-caret"]

@@ -39,6 +39,8 @@ WINDOWS_DECODERS: Final[tuple[Decoder, ...]] = (
     *cmd.STEPS[1:],
     *encodings.STEPS,
 )
+POWERSHELL_DECODERS: Final[tuple[Decoder, ...]] = (*powershell.STEPS, *encodings.STEPS)
+"""For text PowerShell reads itself (script blocks, powershell.exe's command line): cmd.exe never read it."""
 UNIX_DECODERS: Final[tuple[Decoder, ...]] = (*powershell.STEPS, *bash.STEPS, *encodings.STEPS)
 ALL_DECODERS: Final[tuple[Decoder, ...]] = (
     *cmd.STEPS[:1],
@@ -52,12 +54,15 @@ EVENT_LIMITS: Final = Limits(max_seconds=0.1, max_output=64 * 1024)
 
 _CHAINED: Final = re.compile(r"[|;&\n`]|\$\(")
 _WINDOWS_SHELLS: Final = frozenset({"cmd", "powershell", "pwsh", "powershell_ise", "wscript", "cscript"})
+_POWERSHELL_EXECUTABLES: Final = frozenset({"powershell", "pwsh", "powershell_ise"})
 _UNIX_SHELLS: Final = frozenset({"sh", "bash", "dash", "zsh", "ksh", "busybox", "ash", "mksh", "fish"})
 
 
 def decoders_for(shell: str | None) -> tuple[Decoder, ...]:
     """The decoders for a command run by ``shell`` (windows, cmd, powershell, unix, bash, or None)."""
-    if shell in ("windows", "cmd", "powershell"):
+    if shell == "powershell":
+        return POWERSHELL_DECODERS
+    if shell in ("windows", "cmd"):
         return WINDOWS_DECODERS
     if shell in ("unix", "linux", "macos", "bash", "sh"):
         return UNIX_DECODERS
@@ -78,13 +83,26 @@ def platform_of(event: Event) -> str | None:
         return "unix"
     executable = event.get("process.executable") or event.get("process.name")
     if isinstance(executable, str) and executable:
-        name = ntpath.basename(executable) if "\\" in executable else posixpath.basename(executable)
-        stem = name.lower().removesuffix(".exe")
-        if stem in _WINDOWS_SHELLS or name.lower().endswith(".exe"):
+        stem = _stem(executable)
+        if stem in _WINDOWS_SHELLS or executable.lower().endswith(".exe"):
             return "windows"
         if stem in _UNIX_SHELLS or executable.startswith("/"):
             return "unix"
     return None
+
+
+def _reader_of(event: Event) -> str | None:
+    """Who reads a process command line: PowerShell for powershell.exe (no cmd.exe read it), else the
+    platform's shells."""
+    executable = event.get("process.executable") or event.get("process.name")
+    if isinstance(executable, str) and _stem(executable) in _POWERSHELL_EXECUTABLES:
+        return "powershell"
+    return platform_of(event)
+
+
+def _stem(path: str) -> str:
+    name = ntpath.basename(path) if "\\" in path else posixpath.basename(path)
+    return name.lower().removesuffix(".exe")
 
 
 class CommandDecoder:
@@ -99,14 +117,14 @@ class CommandDecoder:
             self._tag(event, line, "command_line")
         block = event.get("powershell.file.script_block_text")
         if isinstance(block, str) and block:
-            self._tag(event, block, "script_block_text", "windows")
+            self._tag(event, block, "script_block_text", "powershell")
 
     def _tag(self, event: Event, text: str, name: str, platform: str | None = None) -> None:
         if not looks_encoded(text):
             if name == "command_line" and _CHAINED.search(text):
                 self._segments(event, text, platform or platform_of(event))
             return
-        result = decode_command(text, platform or platform_of(event), self.limits)
+        result = decode_command(text, platform or _reader_of(event), self.limits)
         found = obfuscation(result)
         if found.score:
             event["shellwatch.obfuscation.score"] = max(

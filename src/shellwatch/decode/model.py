@@ -37,10 +37,12 @@ DEFAULT_LIMITS: Final = Limits()
 class Budget:
     """What is left of the limits during one decode."""
 
-    __slots__ = ("_deadline", "_next_check", "_ticks", "limits")
+    __slots__ = ("_deadline", "_next_check", "_ticks", "limits", "memo")
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         self.limits = limits
+        self.memo: dict[str, object] = {}
+        """What a decoder keeps for the rest of this decode (a parse shared by the steps of one round)."""
         self._ticks = 0
         self._next_check = 256
         self._deadline = time.monotonic() + limits.max_seconds

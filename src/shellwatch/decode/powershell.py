@@ -116,14 +116,11 @@ class _Analysis:
     tokens: list[Token]
 
 
-_last: _Analysis | None = None
-
-
 def _analysis(text: str, budget: Budget) -> _Analysis:
-    """The parse of ``text``, its evaluators and candidates, shared by every step that reads that text."""
-    global _last  # noqa: PLW0603 - one-entry cache: each round runs every step on the same text
-    found = _last
-    if found is None or found.text != text or found.limits != budget.limits:
+    """The parse of ``text``, its evaluators and candidates, shared by every step that reads that text
+    in this decode (each round runs every step on the same text)."""
+    found = budget.memo.get("powershell")
+    if not isinstance(found, _Analysis) or found.text != text:
         tree = parse(text, budget)
         trees = [tree, *tree.scripts]
         evaluators = [Evaluator(part, budget, COMMANDS) for part in trees]
@@ -132,7 +129,7 @@ def _analysis(text: str, budget: Budget) -> _Analysis:
             _candidates(evaluator, candidates)
         toks = sorted((token for part in trees for token in part.tokens), key=lambda token: token.start)
         found = _Analysis(text, budget.limits, evaluators, candidates, toks)
-        _last = found
+        budget.memo["powershell"] = found
     for evaluator in found.evaluators:
         evaluator.budget = budget
     return found
