@@ -324,8 +324,9 @@ class Shell:
         return found
 
     def if_command(self, node: If, context: Context) -> str:
-        left = _unquote_if(self.expand(node.left, context))
-        right = _unquote_if(self.expand(node.right, context))
+        # cmd.exe compares the operands with their quotes (``if "%a%"=="x"`` is false for a=x)
+        left = self.expand(node.left, context)
+        right = self.expand(node.right, context)
         holds = self.condition(node, left, right)
         if holds != node.negate:
             return self.run(node.then, context)
@@ -566,10 +567,6 @@ def _tokens(line: str, delims: str, wanted: tuple[int, ...], rest: bool) -> dict
 def _letters_from(first: str, tokens: dict[int, str]) -> dict[str, str]:
     """``tokens=1,3`` fill ``%a`` and ``%b`` when the loop variable is ``%a``."""
     return {chr(ord(first) + position): value for position, value in tokens.items()}
-
-
-def _unquote_if(text: str) -> str:
-    return text
 
 
 def _whole_number(text: str) -> int | None:
