@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 
 from shellwatch.cmdline._words import (
     MAX_DEPTH,
@@ -59,20 +60,7 @@ def _split_cmd(line: str, depth: int) -> list[Segment]:
         argv.append(body)
         seg = make_segment(line, argv, redirections, "", depth, "cmd")
         return [seg, *_split_cmd(body, depth + 1)]
-    out: list[Segment] = []
-    for text, operator in _cmd_chain(line):
-        if len(out) >= MAX_SEGMENTS:
-            break
-        stripped = text.strip()
-        if not stripped:
-            if operator and out and not out[-1].operator:
-                out[-1] = with_operator(out[-1], operator)
-            continue
-        argv, redirections = _cmd_words(stripped)
-        segment = make_segment(stripped, argv, redirections, operator, depth, "cmd")
-        out.append(segment)
-        out.extend(body_segments(segment.argv, "cmd", depth))
-    return out
+    return _chain_segments(_cmd_chain(line), _cmd_words, "cmd", depth)
 
 
 def _strip_outer_quotes(body: str) -> str:
@@ -210,8 +198,23 @@ def split_powershell(line: str, depth: int = 0) -> list[Segment]:
 
 
 def _split_ps(line: str, depth: int) -> list[Segment]:
+    return _chain_segments(_ps_chain(line), _ps_words, "powershell", depth, _ps_nested_segments)
+
+
+def _ps_nested_segments(text: str, depth: int) -> list[Segment]:
+    return [segment for body in _ps_nested(text) for segment in _split_ps(body, depth)]
+
+
+def _chain_segments(
+    chain: Iterable[tuple[str, str]],
+    words: Callable[[str], tuple[list[str], list[Redirection]]],
+    shell: str,
+    depth: int,
+    nested: Callable[[str, int], list[Segment]] | None = None,
+) -> list[Segment]:
+    """One segment per command of ``chain``, each followed by the segments of its nested bodies."""
     out: list[Segment] = []
-    for text, operator in _ps_chain(line):
+    for text, operator in chain:
         if len(out) >= MAX_SEGMENTS:
             break
         stripped = text.strip()
@@ -219,13 +222,12 @@ def _split_ps(line: str, depth: int) -> list[Segment]:
             if operator and out and not out[-1].operator:
                 out[-1] = with_operator(out[-1], operator)
             continue
-        argv, redirections = _ps_words(stripped)
-        segment = make_segment(stripped, argv, redirections, operator, depth, "powershell")
+        argv, redirections = words(stripped)
+        segment = make_segment(stripped, argv, redirections, operator, depth, shell)
         out.append(segment)
-        if depth < MAX_DEPTH:
-            for body in _ps_nested(stripped):
-                out.extend(_split_ps(body, depth + 1))
-            out.extend(body_segments(segment.argv, "powershell", depth))
+        if nested is not None and depth < MAX_DEPTH:
+            out.extend(nested(stripped, depth + 1))
+        out.extend(body_segments(segment.argv, shell, depth))
     return out
 
 
