@@ -326,10 +326,7 @@ class Parser:
         self.escaped = any(self.carets)
 
     def parse(self) -> Node:
-        node = self.sequence()
-        while self.index < self.size:  # a stray ``)`` at the top: cmd.exe ignores what follows
-            self.index = self.size
-        return node
+        return self.sequence()  # after a stray ``)`` at the top cmd.exe ignores the rest, and so do we
 
     # helpers ---------------------------------------------------------------------------------------
 
